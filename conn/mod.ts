@@ -16,3 +16,6 @@
  */
 export * from "./types.ts";
 export * from "./memory.ts";
+export * from "./connect.ts";
+export * from "./listen.ts";
+export * from "./from.ts";

@@ -1,0 +1,267 @@
+// The Deno adapter: Deno.connect / connectTls / startTls / listen / listenTls in the Conn shape.
+import type { Addr, Conn, ConnectOptions, Listener, ListenOptions } from "./types.ts";
+import { AcceptQueue } from "./_accept_queue.ts";
+import { WriteChain } from "./_write_chain.ts";
+
+/** How much one read may take, and the slab reads are carved from. */
+const READ_SIZE = 64 * 1024;
+const SLAB_SIZE = 512 * 1024;
+
+/** How long an accepted TLS connection may take to finish its handshake. */
+const TLS_HANDSHAKE_TIMEOUT = 10_000;
+
+function toAddr(addr: Deno.Addr): Addr {
+  if (addr.transport === "unix" || addr.transport === "unixpacket") {
+    return { transport: "unix", hostname: "", port: 0, path: addr.path };
+  }
+  if (addr.transport === "tcp" || addr.transport === "udp") {
+    return { transport: "tcp", hostname: addr.hostname, port: addr.port };
+  }
+  return { transport: "memory", hostname: "", port: 0 };
+}
+
+function isBrokenPipe(error: unknown): boolean {
+  return error instanceof Deno.errors.BadResource ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.NotConnected;
+}
+
+/** A Deno.Conn in the Conn shape. `raw` is kept so that TLS can be started over it. */
+export class DenoConn implements Conn {
+  readonly localAddr: Addr;
+  readonly remoteAddr: Addr;
+  #slab = new Uint8Array(SLAB_SIZE);
+  #offset = 0;
+  #closed = false;
+  #writes = new WriteChain();
+
+  constructor(
+    readonly raw: Deno.Conn,
+    readonly alpnProtocol: string | null,
+    readonly secure: boolean,
+  ) {
+    this.localAddr = toAddr(raw.localAddr);
+    this.remoteAddr = toAddr(raw.remoteAddr);
+  }
+
+  async read(): Promise<Uint8Array | null> {
+    if (this.#closed) return null;
+    if (SLAB_SIZE - this.#offset < READ_SIZE) {
+      this.#slab = new Uint8Array(SLAB_SIZE);
+      this.#offset = 0;
+    }
+    const start = this.#offset;
+    let n: number | null;
+    try {
+      n = await this.raw.read(this.#slab.subarray(start, start + READ_SIZE));
+    } catch (error) {
+      if (this.#closed || error instanceof Deno.errors.BadResource) return null;
+      throw error;
+    }
+    if (n === null) return null;
+    this.#offset += n;
+    return this.#slab.subarray(start, start + n);
+  }
+
+  write(data: Uint8Array): Promise<void> {
+    return this.#writes.run(async () => {
+      let written = 0;
+      while (written < data.byteLength) {
+        written += await this.raw.write(written === 0 ? data : data.subarray(written));
+      }
+    });
+  }
+
+  async closeWrite(): Promise<void> {
+    await this.#writes.idle();
+    try {
+      await this.raw.closeWrite();
+    } catch (error) {
+      if (!isBrokenPipe(error)) throw error;
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.raw.close();
+    } catch {
+      // already closed by the peer or the runtime
+    }
+  }
+
+  setNoDelay(noDelay: boolean): void {
+    const raw = this.raw as Partial<Deno.TcpConn>;
+    try {
+      raw.setNoDelay?.(noDelay);
+    } catch {
+      // not a TCP socket, or already closed
+    }
+  }
+}
+
+/** Wraps a caller's Deno.Conn (plain or TLS), finishing a TLS handshake to learn the ALPN protocol. */
+export async function wrapDenoConn(raw: Deno.Conn): Promise<DenoConn> {
+  const tls = raw as Partial<Deno.TlsConn>;
+  if (typeof tls.handshake === "function") {
+    const info = await tls.handshake();
+    return new DenoConn(raw, info.alpnProtocol ?? null, true);
+  }
+  return new DenoConn(raw, null, false);
+}
+
+function abortable<T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+  onLate: (v: T) => void,
+) {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        if (signal.aborted) onLate(value);
+        else resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error); // ignored when the signal already rejected
+      },
+    );
+  });
+}
+
+/** Opens a TCP or TLS connection with Deno's own sockets. */
+export async function denoConnect(options: ConnectOptions): Promise<Conn> {
+  const { hostname, port, tls, signal } = options;
+  signal?.throwIfAborted();
+  const opening = tls
+    ? Deno.connectTls({
+      hostname,
+      port,
+      caCerts: tls.caCerts,
+      alpnProtocols: tls.alpnProtocols,
+    })
+    : Deno.connect({ hostname, port });
+  const raw = await abortable<Deno.Conn>(opening, signal, (c) => c.close());
+  try {
+    if (options.noDelay !== false) (raw as Deno.TcpConn).setNoDelay?.(true);
+    if (!tls) return new DenoConn(raw, null, false);
+    const info = await abortable((raw as Deno.TlsConn).handshake(), signal, () => {});
+    return new DenoConn(raw, info.alpnProtocol ?? null, true);
+  } catch (error) {
+    raw.close();
+    throw error;
+  }
+}
+
+/** Opens a unix socket connection. */
+export async function denoConnectUnix(path: string): Promise<Conn> {
+  return new DenoConn(await Deno.connect({ transport: "unix", path }), null, false);
+}
+
+/** Starts TLS over an established plain Deno connection (after a proxy's CONNECT, say). */
+export async function denoStartTls(
+  conn: DenoConn,
+  hostname: string,
+  options: { caCerts?: string[]; alpnProtocols?: string[] },
+): Promise<Conn> {
+  const raw = await Deno.startTls(conn.raw as Deno.TcpConn, { hostname, ...options });
+  try {
+    const info = await raw.handshake();
+    return new DenoConn(raw, info.alpnProtocol ?? null, true);
+  } catch (error) {
+    raw.close();
+    throw error;
+  }
+}
+
+class DenoListener implements Listener {
+  readonly addr: Addr;
+  #queue = new AcceptQueue();
+
+  constructor(private readonly raw: Deno.Listener, private readonly tls: boolean) {
+    this.addr = toAddr(raw.addr);
+    this.#acceptLoop();
+  }
+
+  async #acceptLoop(): Promise<void> {
+    while (true) {
+      let raw: Deno.Conn;
+      try {
+        raw = await this.raw.accept();
+      } catch (error) {
+        if (this.#queue.closed || error instanceof Deno.errors.BadResource) break;
+        // A failed accept (EMFILE, a reset before accept) must not stop the server.
+        await new Promise((r) => setTimeout(r, 10));
+        continue;
+      }
+      try {
+        (raw as Deno.TcpConn).setNoDelay?.(true);
+      } catch { /* unix socket */ }
+      if (this.tls) this.#handshake(raw as Deno.TlsConn);
+      else this.#queue.push(new DenoConn(raw, null, false));
+    }
+    this.#queue.close();
+  }
+
+  async #handshake(raw: Deno.TlsConn): Promise<void> {
+    const timer = setTimeout(() => raw.close(), TLS_HANDSHAKE_TIMEOUT);
+    try {
+      const info = await raw.handshake();
+      this.#queue.push(new DenoConn(raw, info.alpnProtocol ?? null, true));
+    } catch {
+      try {
+        raw.close();
+      } catch { /* closed by the timer */ }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  accept(): Promise<Conn | null> {
+    return this.#queue.next();
+  }
+
+  close(): void {
+    if (this.#queue.closed) return;
+    this.#queue.close();
+    try {
+      this.raw.close();
+    } catch { /* already closed */ }
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Conn> {
+    return this.#queue[Symbol.asyncIterator]();
+  }
+}
+
+/** Binds a TCP or TLS listener with Deno's own sockets. */
+export function denoListen(options: ListenOptions): Listener {
+  const hostname = options.hostname ?? "0.0.0.0";
+  if (options.tls) {
+    const raw = Deno.listenTls(
+      {
+        hostname,
+        port: options.port,
+        cert: options.tls.cert,
+        key: options.tls.key,
+        alpnProtocols: options.tls.alpnProtocols,
+        reusePort: options.reusePort,
+      } as Deno.ListenTlsOptions & Deno.TlsCertifiedKeyPem,
+    );
+    return new DenoListener(raw, true);
+  }
+  const raw = Deno.listen({ hostname, port: options.port, reusePort: options.reusePort });
+  return new DenoListener(raw, false);
+}
+
+/** Binds a unix socket listener. */
+export function denoListenUnix(path: string): Listener {
+  return new DenoListener(Deno.listen({ transport: "unix", path }), false);
+}

@@ -1,0 +1,327 @@
+// The Node/Bun adapter: node:net and node:tls sockets in the Conn shape. It also runs on
+// Deno, which is how a caller's Node socket is accepted there.
+import type * as Net from "node:net";
+import type * as Tls from "node:tls";
+import type { Addr, Conn, ConnectOptions, Listener, ListenOptions } from "./types.ts";
+import { AcceptQueue } from "./_accept_queue.ts";
+
+/** Unread bytes above which the socket is paused until the reader catches up. */
+const PAUSE_AT = 1024 * 1024;
+
+/** How long an accepted TLS connection may take to finish its handshake. */
+const TLS_HANDSHAKE_TIMEOUT = 10_000;
+
+let modules: Promise<{ net: typeof Net; tls: typeof Tls }> | undefined;
+function nodeModules(): Promise<{ net: typeof Net; tls: typeof Tls }> {
+  modules ??= Promise.all([import("node:net"), import("node:tls")]).then(([net, tls]) => ({
+    net,
+    tls,
+  }));
+  return modules;
+}
+
+function address(hostname: string | undefined, port: number | undefined, path?: string): Addr {
+  if (path !== undefined) return { transport: "unix", hostname: "", port: 0, path };
+  return { transport: "tcp", hostname: hostname ?? "", port: port ?? 0 };
+}
+
+/** A node:net or node:tls socket in the Conn shape. */
+export class NodeConn implements Conn {
+  readonly alpnProtocol: string | null;
+  readonly secure: boolean;
+  #chunks: Uint8Array[] = [];
+  #queued = 0;
+  #ended = false;
+  #error: Error | null = null;
+  #reader: { resolve: (c: Uint8Array | null) => void; reject: (e: Error) => void } | null = null;
+  #paused = false;
+  #drainWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  #closed = false;
+
+  constructor(readonly socket: Net.Socket, private readonly unixPath?: string) {
+    const tlsSocket = socket as Partial<Tls.TLSSocket>;
+    this.secure = tlsSocket.encrypted === true;
+    this.alpnProtocol = typeof tlsSocket.alpnProtocol === "string" ? tlsSocket.alpnProtocol : null;
+    socket.on("data", (data: Uint8Array) => this.#onData(data));
+    socket.on("end", () => this.#finish(null));
+    socket.on("close", () => this.#finish(null));
+    socket.on("error", (error: Error) => this.#finish(error));
+    socket.on("drain", () => this.#wakeWriters(null));
+  }
+
+  get localAddr(): Addr {
+    return address(this.socket.localAddress, this.socket.localPort, this.unixPath);
+  }
+
+  get remoteAddr(): Addr {
+    return address(this.socket.remoteAddress, this.socket.remotePort, this.unixPath);
+  }
+
+  #onData(data: Uint8Array): void {
+    // Node hands out Buffers; a plain Uint8Array view keeps the rest of the code runtime-neutral.
+    const chunk = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (this.#reader) {
+      const { resolve } = this.#reader;
+      this.#reader = null;
+      resolve(chunk);
+      return;
+    }
+    this.#chunks.push(chunk);
+    this.#queued += chunk.byteLength;
+    if (this.#queued > PAUSE_AT && !this.#paused) {
+      this.#paused = true;
+      this.socket.pause();
+    }
+  }
+
+  #finish(error: Error | null): void {
+    if (error && !this.#error && !this.#closed) this.#error = error;
+    this.#ended = true;
+    if (this.#reader) {
+      const reader = this.#reader;
+      this.#reader = null;
+      if (this.#error && this.#chunks.length === 0) reader.reject(this.#error);
+      else reader.resolve(null);
+    }
+    this.#wakeWriters(this.#error ?? new Error("connection closed"));
+  }
+
+  #wakeWriters(error: Error | null): void {
+    for (const waiter of this.#drainWaiters.splice(0)) {
+      if (error) waiter.reject(error);
+      else waiter.resolve();
+    }
+  }
+
+  read(): Promise<Uint8Array | null> {
+    const chunk = this.#chunks.shift();
+    if (chunk) {
+      this.#queued -= chunk.byteLength;
+      if (this.#paused && this.#queued <= PAUSE_AT / 2) {
+        this.#paused = false;
+        this.socket.resume();
+      }
+      return Promise.resolve(chunk);
+    }
+    if (this.#closed) return Promise.resolve(null);
+    if (this.#ended) {
+      return this.#error ? Promise.reject(this.#error) : Promise.resolve(null);
+    }
+    return new Promise((resolve, reject) => (this.#reader = { resolve, reject }));
+  }
+
+  write(data: Uint8Array): Promise<void> {
+    if (this.#error) return Promise.reject(this.#error);
+    if (this.#closed || this.socket.destroyed) {
+      return Promise.reject(new Error("connection closed"));
+    }
+    if (this.socket.write(data)) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
+  }
+
+  closeWrite(): Promise<void> {
+    if (this.#closed || this.socket.destroyed) return Promise.resolve();
+    return new Promise((resolve) => this.socket.end(() => resolve()));
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#chunks = [];
+    this.socket.destroy();
+    this.#finish(null);
+  }
+
+  setNoDelay(noDelay: boolean): void {
+    this.socket.setNoDelay?.(noDelay);
+  }
+}
+
+/** Wraps a caller's connected Node socket (waiting for its TLS handshake if one is under way). */
+export async function wrapNodeSocket(socket: Net.Socket): Promise<NodeConn> {
+  const tlsSocket = socket as Partial<Tls.TLSSocket> & Net.Socket;
+  if (tlsSocket.encrypted && socket.connecting === false && tlsSocket.alpnProtocol === undefined) {
+    await new Promise<void>((resolve, reject) => {
+      socket.once("secureConnect", resolve);
+      socket.once("error", reject);
+    });
+  } else if (socket.connecting) {
+    await new Promise<void>((resolve, reject) => {
+      socket.once(tlsSocket.encrypted ? "secureConnect" : "connect", resolve);
+      socket.once("error", reject);
+    });
+  }
+  return new NodeConn(socket);
+}
+
+function opened(
+  socket: Net.Socket,
+  event: "connect" | "secureConnect",
+  signal?: AbortSignal,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const cleanup = () => {
+      socket.off(event, onOpen);
+      socket.off("error", onError);
+      signal?.removeEventListener("abort", onAbort);
+    };
+    const onOpen = () => {
+      cleanup();
+      resolve();
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      socket.destroy();
+      reject(error);
+    };
+    const onAbort = () => {
+      cleanup();
+      socket.destroy();
+      reject(signal!.reason);
+    };
+    socket.once(event, onOpen);
+    socket.once("error", onError);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+function isIp(hostname: string): boolean {
+  return /^[\d.]+$/.test(hostname) || hostname.includes(":");
+}
+
+function tlsClientOptions(
+  hostname: string,
+  tls: NonNullable<ConnectOptions["tls"]>,
+): Tls.ConnectionOptions {
+  const { tls: tlsModule } = cachedModules!;
+  const serverName = tls.serverName ?? hostname;
+  return {
+    // Node's `ca` replaces the default store; keep the system roots next to the caller's.
+    ca: tls.caCerts ? [...tlsModule.rootCertificates, ...tls.caCerts] : undefined,
+    ALPNProtocols: tls.alpnProtocols,
+    servername: isIp(serverName) ? undefined : serverName,
+    checkServerIdentity: (_host, cert) => tlsModule.checkServerIdentity(serverName, cert),
+  };
+}
+
+let cachedModules: { net: typeof Net; tls: typeof Tls } | undefined;
+async function load(): Promise<{ net: typeof Net; tls: typeof Tls }> {
+  cachedModules ??= await nodeModules();
+  return cachedModules;
+}
+
+/** Opens a TCP or TLS connection with node:net / node:tls. */
+export async function nodeConnect(options: ConnectOptions): Promise<Conn> {
+  const { net, tls } = await load();
+  options.signal?.throwIfAborted();
+  const { hostname, port } = options;
+  const socket = options.tls
+    ? tls.connect({
+      host: hostname,
+      port,
+      allowHalfOpen: true,
+      ...tlsClientOptions(hostname, options.tls),
+    } as Tls.ConnectionOptions)
+    : net.connect({ host: hostname, port, allowHalfOpen: true });
+  if (options.noDelay !== false) socket.setNoDelay(true);
+  await opened(socket, options.tls ? "secureConnect" : "connect", options.signal);
+  return new NodeConn(socket);
+}
+
+/** Opens a unix socket connection. */
+export async function nodeConnectUnix(path: string): Promise<Conn> {
+  const { net } = await load();
+  const socket = net.connect({ path });
+  await opened(socket, "connect");
+  return new NodeConn(socket, path);
+}
+
+/** Starts TLS over an established plain connection made by this adapter. */
+export async function nodeStartTls(
+  conn: NodeConn,
+  hostname: string,
+  options: { caCerts?: string[]; alpnProtocols?: string[] },
+): Promise<Conn> {
+  const { tls } = await load();
+  conn.socket.removeAllListeners("data");
+  conn.socket.removeAllListeners("end");
+  conn.socket.removeAllListeners("close");
+  conn.socket.removeAllListeners("error");
+  conn.socket.removeAllListeners("drain");
+  const socket = tls.connect({ socket: conn.socket, ...tlsClientOptions(hostname, options) });
+  await opened(socket, "secureConnect");
+  return new NodeConn(socket);
+}
+
+class NodeListener implements Listener {
+  #queue = new AcceptQueue();
+
+  constructor(private readonly server: Net.Server, private readonly unixPath?: string) {
+    server.on("close", () => this.#queue.close());
+  }
+
+  push(socket: Net.Socket): void {
+    socket.setNoDelay?.(true);
+    this.#queue.push(new NodeConn(socket, this.unixPath));
+  }
+
+  get addr(): Addr {
+    const a = this.server.address();
+    if (a === null || typeof a === "string") return address("", 0, this.unixPath ?? a ?? "");
+    return address(a.address, a.port);
+  }
+
+  accept(): Promise<Conn | null> {
+    return this.#queue.next();
+  }
+
+  close(): void {
+    this.#queue.close();
+    this.server.close();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Conn> {
+    return this.#queue[Symbol.asyncIterator]();
+  }
+}
+
+/** Binds a TCP or TLS listener with node:net / node:tls. */
+export async function nodeListen(options: ListenOptions): Promise<Listener> {
+  const { net, tls } = await load();
+  const server: Net.Server = options.tls
+    ? tls.createServer({
+      cert: options.tls.cert,
+      key: options.tls.key,
+      ALPNProtocols: options.tls.alpnProtocols,
+      handshakeTimeout: TLS_HANDSHAKE_TIMEOUT,
+      allowHalfOpen: true,
+    })
+    : net.createServer({ noDelay: true, allowHalfOpen: true } as Net.ServerOpts);
+  const listener = new NodeListener(server);
+  server.on(options.tls ? "secureConnection" : "connection", (s: Net.Socket) => listener.push(s));
+  server.on("tlsClientError", () => {});
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(
+      { host: options.hostname ?? "0.0.0.0", port: options.port, reusePort: options.reusePort },
+      () => {
+        server.off("error", reject);
+        resolve();
+      },
+    );
+  });
+  return listener;
+}
+
+/** Binds a unix socket listener. */
+export async function nodeListenUnix(path: string): Promise<Listener> {
+  const { net } = await load();
+  const server = net.createServer();
+  const listener = new NodeListener(server, path);
+  server.on("connection", (s: Net.Socket) => listener.push(s));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(path, () => resolve());
+  });
+  return listener;
+}

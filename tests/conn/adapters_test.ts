@@ -1,0 +1,125 @@
+import { assertEquals, assertRejects } from "@std/assert";
+import type { Conn, ConnectOptions, Listener, ListenOptions } from "../../conn/types.ts";
+import { nodeConnect, nodeListen } from "../../conn/_node.ts";
+import { denoConnect, denoListen } from "../../conn/_deno.ts";
+import { HAS_DENO_SOCKETS } from "../../conn/_runtime.ts";
+import { CA, CERT, KEY, text, utf8 } from "../_fixtures.ts";
+
+interface Adapter {
+  name: string;
+  connect(o: ConnectOptions): Promise<Conn>;
+  listen(o: ListenOptions): Promise<Listener>;
+}
+
+const adapters: Adapter[] = [{ name: "node:net", connect: nodeConnect, listen: nodeListen }];
+if (HAS_DENO_SOCKETS) {
+  adapters.push({
+    name: "Deno",
+    connect: denoConnect,
+    listen: (o) => Promise.resolve(denoListen(o)),
+  });
+}
+
+async function readAll(conn: Conn): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (let c = await conn.read(); c; c = await conn.read()) {
+    parts.push(c);
+    size += c.byteLength;
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) out.set(p, (at += p.byteLength) - p.byteLength);
+  return out;
+}
+
+for (const { name, connect, listen } of adapters) {
+  Deno.test(`${name}: bytes written on one end arrive in order on the other, then end`, async () => {
+    const listener = await listen({ hostname: "127.0.0.1", port: 0 });
+    const serverSide = (async () => {
+      const conn = (await listener.accept())!;
+      const got = await readAll(conn);
+      await conn.write(got.reverse());
+      conn.close();
+    })();
+    const conn = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
+    assertEquals(conn.remoteAddr.port, listener.addr.port);
+    const big = new Uint8Array(3 * 1024 * 1024).map((_, i) => i % 251);
+    await conn.write(big);
+    await conn.closeWrite();
+    const back = await readAll(conn);
+    assertEquals(back.byteLength, big.byteLength);
+    assertEquals(back[0], big[big.length - 1]);
+    assertEquals(back[back.length - 1], big[0]);
+    conn.close();
+    await serverSide;
+    listener.close();
+  });
+
+  Deno.test(`${name}: TLS negotiates the server's preferred ALPN protocol`, async () => {
+    const listener = await listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      tls: { cert: CERT, key: KEY, alpnProtocols: ["h2", "http/1.1"] },
+    });
+    const serverSide = (async () => {
+      const conn = (await listener.accept())!;
+      assertEquals(conn.alpnProtocol, "h2");
+      assertEquals(conn.secure, true);
+      await conn.write(utf8("hello over tls"));
+      await conn.closeWrite();
+      await readAll(conn);
+      conn.close();
+    })();
+    const conn = await connect({
+      hostname: "localhost",
+      port: listener.addr.port,
+      tls: { caCerts: [CA], alpnProtocols: ["http/1.1", "h2"] },
+    });
+    assertEquals(conn.alpnProtocol, "h2");
+    assertEquals(text(await readAll(conn)), "hello over tls");
+    await conn.closeWrite();
+    conn.close();
+    await serverSide;
+    listener.close();
+  });
+
+  Deno.test(`${name}: TLS to an untrusted certificate is refused`, async () => {
+    const listener = await listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      tls: { cert: CERT, key: KEY },
+    });
+    await assertRejects(() =>
+      connect({ hostname: "localhost", port: listener.addr.port, tls: {} })
+    );
+    listener.close();
+  });
+
+  Deno.test(`${name}: connecting to a closed port rejects`, async () => {
+    const listener = await listen({ hostname: "127.0.0.1", port: 0 });
+    const port = listener.addr.port;
+    listener.close();
+    await new Promise((r) => setTimeout(r, 20));
+    await assertRejects(() => connect({ hostname: "127.0.0.1", port }));
+  });
+
+  Deno.test(`${name}: an aborted connect rejects with the signal's reason`, async () => {
+    const controller = new AbortController();
+    const reason = new Error("gave up");
+    controller.abort(reason);
+    const listener = await listen({ hostname: "127.0.0.1", port: 0 });
+    const error = await assertRejects(() =>
+      connect({ hostname: "127.0.0.1", port: listener.addr.port, signal: controller.signal })
+    );
+    assertEquals(error, reason);
+    listener.close();
+  });
+
+  Deno.test(`${name}: a closed listener's accept resolves null`, async () => {
+    const listener = await listen({ hostname: "127.0.0.1", port: 0 });
+    const pending = listener.accept();
+    listener.close();
+    assertEquals(await pending, null);
+  });
+}
