@@ -1,0 +1,165 @@
+import type { Conn } from "../conn/types.ts";
+
+const EMPTY = new Uint8Array(0);
+
+/** Thrown by {@linkcode BufferedReader.readHead} when a head outgrows its limit. */
+export class HeadTooLargeError extends Error {
+  /** @param limit The limit in bytes. */
+  constructor(readonly limit: number) {
+    super(`message head larger than ${limit} bytes`);
+    this.name = "HeadTooLargeError";
+  }
+}
+
+/** Thrown when the connection ends in the middle of a message. */
+export class UnexpectedEofError extends Error {
+  /** @param what What was being read. */
+  constructor(what: string) {
+    super(`connection closed in the middle of ${what}`);
+    this.name = "UnexpectedEofError";
+  }
+}
+
+/**
+ * Reads a {@linkcode Conn} for a message parser: whole heads (up to the blank line), and
+ * body bytes as they come. Bytes read past what a caller asked for stay buffered for the
+ * next call, or are handed over with {@linkcode takeBuffered} when the connection is
+ * upgraded to another protocol.
+ */
+export class BufferedReader {
+  #buf: Uint8Array = EMPTY;
+  #eof = false;
+
+  /** @param conn The connection to read. */
+  constructor(readonly conn: Conn) {}
+
+  /** Bytes buffered and not yet consumed. */
+  get buffered(): number {
+    return this.#buf.byteLength;
+  }
+
+  /** Whether the peer has finished sending and nothing is buffered. */
+  get done(): boolean {
+    return this.#eof && this.#buf.byteLength === 0;
+  }
+
+  /** Reads more bytes into the buffer; returns false at the end of the stream. */
+  async fill(): Promise<boolean> {
+    if (this.#eof) return false;
+    const chunk = await this.conn.read();
+    if (chunk === null) {
+      this.#eof = true;
+      return false;
+    }
+    this.#buf = this.#buf.byteLength === 0 ? chunk : concat(this.#buf, chunk);
+    return true;
+  }
+
+  /**
+   * Reads one message head, up to and including the empty line (CRLF CRLF), skipping empty
+   * lines before it (RFC 9112 section 2.2).
+   *
+   * @param maxSize The most bytes a head may take.
+   * @returns The head, or `null` if the stream ended cleanly before a head started.
+   */
+  async readHead(maxSize: number): Promise<Uint8Array | null> {
+    let scanned = 0;
+    while (true) {
+      const buf = this.#buf;
+      let start = 0;
+      while (start + 1 < buf.byteLength && buf[start] === 13 && buf[start + 1] === 10) start += 2;
+      if (start > 0) {
+        this.#buf = buf.subarray(start);
+        scanned = 0;
+        continue;
+      }
+      const end = findHeadEnd(buf, Math.max(0, scanned - 3));
+      if (end >= 0) {
+        if (end > maxSize) throw new HeadTooLargeError(maxSize);
+        this.#buf = buf.subarray(end);
+        return buf.subarray(0, end);
+      }
+      if (buf.byteLength > maxSize) throw new HeadTooLargeError(maxSize);
+      scanned = buf.byteLength;
+      if (!(await this.fill())) {
+        if (this.#buf.byteLength === 0) return null;
+        throw new UnexpectedEofError("a message head");
+      }
+    }
+  }
+
+  /**
+   * Reads one line ending in CRLF and returns it without the CRLF.
+   *
+   * @param maxSize The most bytes the line may take.
+   * @returns The line's bytes; `null` if the stream ended before any byte of it.
+   * @throws {HeadTooLargeError} When the line is longer than `maxSize`.
+   */
+  async readLine(maxSize: number): Promise<Uint8Array | null> {
+    let from = 0;
+    while (true) {
+      const buf = this.#buf;
+      const lf = buf.indexOf(10, from);
+      if (lf !== -1) {
+        if (lf > maxSize) throw new HeadTooLargeError(maxSize);
+        this.#buf = buf.subarray(lf + 1);
+        return buf.subarray(0, lf + 1);
+      }
+      if (buf.byteLength > maxSize) throw new HeadTooLargeError(maxSize);
+      from = buf.byteLength;
+      if (!(await this.fill())) {
+        if (this.#buf.byteLength === 0) return null;
+        throw new UnexpectedEofError("a line");
+      }
+    }
+  }
+
+  /**
+   * Takes up to `max` buffered bytes, reading from the connection first if none are
+   * buffered. Returns `null` at the end of the stream.
+   */
+  async read(max: number): Promise<Uint8Array | null> {
+    if (this.#buf.byteLength === 0 && !(await this.fill())) return null;
+    return this.take(max);
+  }
+
+  /** Takes up to `max` already-buffered bytes without reading. */
+  take(max: number): Uint8Array {
+    const buf = this.#buf;
+    if (buf.byteLength <= max) {
+      this.#buf = EMPTY;
+      return buf;
+    }
+    this.#buf = buf.subarray(max);
+    return buf.subarray(0, max);
+  }
+
+  /** The buffered bytes, as a view (not consumed). */
+  peek(): Uint8Array {
+    return this.#buf;
+  }
+
+  /** Hands over every buffered byte, for an upgrade to another protocol. */
+  takeBuffered(): Uint8Array {
+    const buf = this.#buf;
+    this.#buf = EMPTY;
+    return buf;
+  }
+}
+
+/** Index just past the first CRLF CRLF at or after `from`, or -1. */
+export function findHeadEnd(buf: Uint8Array, from: number): number {
+  const last = buf.byteLength - 3;
+  for (let i = buf.indexOf(13, from); i !== -1 && i < last; i = buf.indexOf(13, i + 1)) {
+    if (buf[i + 1] === 10 && buf[i + 2] === 13 && buf[i + 3] === 10) return i + 4;
+  }
+  return -1;
+}
+
+/** Joins two byte arrays into a new one. */
+export function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a, 0);
+  out.set(b, a.byteLength);
+  return out;
+}

@@ -1,0 +1,111 @@
+import { STATUS_TEXT } from "@std/http/status";
+
+const encoder = new TextEncoder();
+const ASCII = /^[\x00-\x7f]*$/;
+
+/**
+ * Encodes a head's text one character to one byte: header values are byte strings
+ * (characters up to U+00FF), as `Headers` keeps them.
+ *
+ * @param text The text, with no character above U+00FF.
+ * @returns The bytes.
+ *
+ * @example
+ * ```ts
+ * import { encodeLatin1 } from "./serialize.ts";
+ *
+ * console.log(encodeLatin1("caf\u00e9")); // Uint8Array(4) [ 99, 97, 102, 233 ]
+ * ```
+ */
+export function encodeLatin1(text: string): Uint8Array {
+  if (ASCII.test(text)) return encoder.encode(text);
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
+
+/**
+ * The reason phrase for a status code (`"OK"` for 200), or `""` for unknown codes.
+ *
+ * @param status The status code.
+ * @returns Its reason phrase.
+ *
+ * @example
+ * ```ts
+ * import { reasonPhrase } from "./serialize.ts";
+ *
+ * console.log(reasonPhrase(404)); // "Not Found"
+ * ```
+ */
+export function reasonPhrase(status: number): string {
+  return (STATUS_TEXT as Record<number, string>)[status] ?? "";
+}
+
+/**
+ * Writes the header fields of `headers` as field lines (each ending in CRLF), skipping the
+ * names in `skip`. `set-cookie` fields stay separate lines.
+ */
+function fieldLines(headers: Headers, skip?: Set<string>): string {
+  let out = "";
+  for (const [name, value] of headers) {
+    if (skip?.has(name)) continue;
+    out += name + ": " + value + "\r\n";
+  }
+  return out;
+}
+
+/**
+ * A response head as text: status line, header fields, `extra` lines (already CRLF-ended),
+ * and the blank line.
+ *
+ * @param status The status code.
+ * @param statusText The reason phrase; the standard one when empty.
+ * @param headers The header fields.
+ * @param extra Field lines to add (e.g. framing fields), each ending in CRLF.
+ * @param skip Field names of `headers` to leave out.
+ * @returns The head, ready for {@linkcode encodeLatin1}.
+ *
+ * @example
+ * ```ts
+ * import { responseHead } from "./serialize.ts";
+ *
+ * console.log(JSON.stringify(responseHead(204, "", new Headers()))); // "HTTP/1.1 204 No Content\r\n\r\n"
+ * ```
+ */
+export function responseHead(
+  status: number,
+  statusText: string,
+  headers: Headers,
+  extra = "",
+  skip?: Set<string>,
+): string {
+  const reason = statusText || reasonPhrase(status);
+  return `HTTP/1.1 ${status} ${reason}\r\n${fieldLines(headers, skip)}${extra}\r\n`;
+}
+
+/**
+ * A request head as text.
+ *
+ * @param method The method.
+ * @param target The request target (`/path?query`, `host:port` for CONNECT, an absolute URL for a proxy).
+ * @param headers The header fields.
+ * @param extra Field lines to add, each ending in CRLF.
+ * @param skip Field names of `headers` to leave out.
+ * @returns The head, ready for {@linkcode encodeLatin1}.
+ *
+ * @example
+ * ```ts
+ * import { requestHead } from "./serialize.ts";
+ *
+ * console.log(JSON.stringify(requestHead("GET", "/", new Headers({ host: "a" })))); // "GET / HTTP/1.1\r\nhost: a\r\n\r\n"
+ * ```
+ */
+export function requestHead(
+  method: string,
+  target: string,
+  headers: Headers,
+  extra = "",
+  skip?: Set<string>,
+): string {
+  return `${method} ${target} HTTP/1.1\r\n${fieldLines(headers, skip)}${extra}\r\n`;
+}
