@@ -49,6 +49,8 @@ export interface RequestHead {
 export interface Stream {
   /** The request line / pseudo-headers and headers. */
   readonly request: RequestHead;
+  /** Whether the request has a body (`false` for none or an empty one known up front). */
+  readonly hasBody: boolean;
   /** The request body (empty when there is none). */
   readonly body: ReadableStream<Uint8Array>;
   /** The request trailers; resolves once the body has been read to its end (empty if none). */

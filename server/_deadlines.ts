@@ -1,0 +1,58 @@
+/** One deadline: `expire` runs once when `at` (a `Date.now()` time) has passed. */
+export interface Deadline {
+  at: number;
+  expire: () => void;
+}
+
+/**
+ * A coarse timer shared by every connection of a server: one interval checks all armed
+ * deadlines, so arming and disarming per request costs a field write, not a timer.
+ */
+export class Deadlines {
+  #armed = new Set<Deadline>();
+  #timer: ReturnType<typeof setInterval> | null = null;
+
+  /** @param tick How often deadlines are checked, in milliseconds. */
+  constructor(private readonly tick: number) {}
+
+  /** Arms `deadline` to expire `ms` from now (0 or less, or Infinity, disarms it). */
+  arm(deadline: Deadline, ms: number): void {
+    if (!(ms > 0) || ms === Infinity) return this.disarm(deadline);
+    deadline.at = Date.now() + ms;
+    this.#armed.add(deadline);
+    if (this.#timer === null) {
+      this.#timer = setInterval(() => this.#check(), this.tick);
+      // Do not keep a process alive just for deadlines.
+      (this.#timer as { unref?: () => void }).unref?.();
+      if (typeof Deno !== "undefined" && typeof this.#timer === "number") {
+        Deno.unrefTimer?.(this.#timer);
+      }
+    }
+  }
+
+  /** Disarms `deadline`. */
+  disarm(deadline: Deadline): void {
+    this.#armed.delete(deadline);
+  }
+
+  #check(): void {
+    const now = Date.now();
+    for (const d of this.#armed) {
+      if (d.at <= now) {
+        this.#armed.delete(d);
+        d.expire();
+      }
+    }
+    if (this.#armed.size === 0 && this.#timer !== null) {
+      clearInterval(this.#timer);
+      this.#timer = null;
+    }
+  }
+
+  /** Stops the timer; armed deadlines never expire. */
+  stop(): void {
+    this.#armed.clear();
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+}

@@ -1,0 +1,143 @@
+import type { Conn } from "../conn/types.ts";
+import { type BufferedReader, HeadTooLargeError } from "../http1/buffered_reader.ts";
+import { HttpParseError, parseRequestHead } from "../http1/parse.ts";
+import { encodeLatin1, responseHead } from "../http1/serialize.ts";
+import { H1Stream } from "./_h1_stream.ts";
+import { registerUpgrade } from "./_upgrade.ts";
+import type { Deadline, Deadlines } from "./_deadlines.ts";
+import type { Stream } from "./stream.ts";
+
+/** What an HTTP/1.1 server connection needs from its server. */
+export interface H1Config {
+  maxHeadSize: number;
+  maxHeaderCount: number;
+  headTimeout: number;
+  keepAliveTimeout: number;
+  /** Request body bytes the server reads and drops to keep a connection after an early response. */
+  maxDiscardBytes: number;
+  deadlines: Deadlines;
+  /** Whether the server is shutting down (finish the exchange in flight, then close). */
+  closing(): boolean;
+  /** Reports an error that did not reach a handler. */
+  report(error: unknown): void;
+}
+
+/** The connection's state between exchanges, for graceful shutdown. */
+export interface H1ConnState {
+  /** Whether the connection is waiting for the next request head. */
+  idle: boolean;
+}
+
+function errorResponse(status: number, message: string): Uint8Array {
+  const body = message + "\n";
+  const headers = new Headers({
+    "content-type": "text/plain; charset=utf-8",
+    "content-length": String(body.length),
+    connection: "close",
+  });
+  return encodeLatin1(responseHead(status, "", headers) + body);
+}
+
+function requestUrl(
+  stream: { target: string; host: string },
+  scheme: string,
+  local: string,
+): string {
+  const { target, host } = stream;
+  if (target.charCodeAt(0) === 47 /* / */) return `${scheme}://${host || local}${target}`;
+  if (/^https?:\/\//i.test(target)) return target;
+  if (target === "*") return `${scheme}://${host || local}/*`;
+  return `${scheme}://${target}/`; // authority-form (CONNECT)
+}
+
+/**
+ * Serves HTTP/1.1 exchanges on one connection until it ends: parses each request head,
+ * hands the exchange to `handler` as a {@linkcode Stream}, and keeps the connection for the
+ * next one when both sides allow. Bad heads are answered with their status and the
+ * connection is closed; a head that does not arrive in time gets 408.
+ */
+export async function serveHttp1(
+  conn: Conn,
+  reader: BufferedReader,
+  handler: (stream: Stream) => void | Promise<void>,
+  config: H1Config,
+  state: H1ConnState,
+): Promise<void> {
+  const scheme = conn.secure ? "https" : "http";
+  const local = conn.localAddr.transport === "tcp"
+    ? (conn.localAddr.hostname.includes(":")
+      ? `[${conn.localAddr.hostname}]:${conn.localAddr.port}`
+      : `${conn.localAddr.hostname}:${conn.localAddr.port}`)
+    : "localhost";
+  const addrs = { remoteAddr: conn.remoteAddr, localAddr: conn.localAddr, secure: conn.secure };
+  let timedOut = false;
+  const deadline: Deadline = {
+    at: 0,
+    expire: () => {
+      timedOut = true;
+      if (reader.buffered === 0) return conn.close();
+      conn.write(errorResponse(408, "request head timed out")).catch(() => {}).finally(() =>
+        conn.close()
+      );
+    },
+  };
+  let first = true;
+  let upgraded = false;
+  try {
+    while (!config.closing()) {
+      state.idle = true;
+      config.deadlines.arm(deadline, first ? config.headTimeout : config.keepAliveTimeout);
+      let stream: H1Stream;
+      try {
+        const head = await reader.readHead(config.maxHeadSize);
+        config.deadlines.disarm(deadline);
+        if (head === null) return;
+        const parsed = parseRequestHead(head, { maxHeaderCount: config.maxHeaderCount });
+        stream = new H1Stream(conn, reader, parsed, requestUrl(parsed, scheme, local), addrs);
+      } catch (error) {
+        config.deadlines.disarm(deadline);
+        if (timedOut) return;
+        if (error instanceof HttpParseError) {
+          await conn.write(errorResponse(error.status, error.message)).catch(() => {});
+        } else if (error instanceof HeadTooLargeError) {
+          await conn.write(errorResponse(431, error.message)).catch(() => {});
+        }
+        return;
+      }
+      state.idle = false;
+      first = false;
+      if (stream.parsed.upgrade !== null || stream.parsed.method === "CONNECT") {
+        registerUpgrade(stream, { accept: (status, headers) => stream.upgrade(status, headers) });
+      }
+      try {
+        await handler(stream);
+        if (!stream.responded) {
+          await stream.respondWith(500, new Headers(), null);
+        } else if (!stream.finished) await stream.end();
+      } catch (error) {
+        config.report(error);
+        if (stream.responded) stream.abort(error);
+        else {
+          stream.keepAlive = false;
+          await stream.respondWith(500, new Headers({ connection: "close" }), null).catch(() => {});
+        }
+      }
+      if (stream.upgraded) {
+        upgraded = true;
+        return;
+      }
+      if (!stream.keepAlive) return;
+      if (!stream.bodyFinished) {
+        // The handler answered without reading the whole body: read and drop a little of it
+        // to keep the connection, unless the client still waits for 100 Continue.
+        if (stream.parsed.expectContinue) return;
+        const done = await stream.discardBody(config.maxDiscardBytes).catch(() => false);
+        if (!done) return;
+      }
+    }
+  } finally {
+    config.deadlines.disarm(deadline);
+    state.idle = false;
+    if (!upgraded) conn.close();
+  }
+}

@@ -1,0 +1,230 @@
+import type { Conn } from "../conn/types.ts";
+import { type BufferedReader } from "../http1/buffered_reader.ts";
+import { BodyReader, bodyStream } from "../http1/body_reader.ts";
+import { encodeChunk, encodeLastChunk } from "../http1/chunked.ts";
+import { type ParsedRequest, toHeaders } from "../http1/parse.ts";
+import { encodeLatin1, responseHead } from "../http1/serialize.ts";
+import { httpDate } from "./_date.ts";
+import type { RequestHead, ServeInfo, Stream } from "./stream.ts";
+import type { UpgradedConn } from "./_upgrade.ts";
+
+const CONTINUE = encodeLatin1("HTTP/1.1 100 Continue\r\n\r\n");
+/** Fields the server sets itself from the framing it chooses. */
+const FRAMING_FIELDS = new Set(["transfer-encoding", "connection", "keep-alive"]);
+
+/** Where the response of an exchange is. */
+type ResponseState = "head" | "body" | "done" | "upgraded";
+
+/** How the response body is delimited on the wire. */
+type ResponseFraming = "none" | "length" | "chunked" | "close";
+
+function noBodyStatus(status: number): boolean {
+  return status < 200 || status === 204 || status === 304;
+}
+
+/** One HTTP/1.1 request/response exchange in the {@linkcode Stream} shape. */
+export class H1Stream implements Stream {
+  readonly request: RequestHead;
+  readonly info: ServeInfo;
+  readonly trailers: Promise<Headers>;
+  readonly controller = new AbortController();
+  /** Whether the connection may carry another exchange after this one. */
+  keepAlive: boolean;
+  #state: ResponseState = "head";
+  #framing: ResponseFraming = "none";
+  #remaining = 0;
+  #bodyReader: BodyReader;
+  #body: ReadableStream<Uint8Array> | null = null;
+  #continueSent = false;
+  #resolveTrailers!: (headers: Headers) => void;
+
+  constructor(
+    readonly conn: Conn,
+    readonly reader: BufferedReader,
+    readonly parsed: ParsedRequest,
+    url: string,
+    info: Omit<ServeInfo, "signal" | "protocol">,
+  ) {
+    this.request = {
+      method: parsed.method,
+      target: parsed.target,
+      url,
+      headers: toHeaders(parsed.fields),
+    };
+    this.info = {
+      ...info,
+      protocol: parsed.minor === 0 ? "HTTP/1.0" : "HTTP/1.1",
+      signal: this.controller.signal,
+    };
+    this.keepAlive = parsed.keepAlive;
+    this.#bodyReader = new BodyReader(reader, parsed.framing);
+    if (parsed.framing.kind === "chunked") {
+      this.trailers = new Promise((resolve) => (this.#resolveTrailers = resolve));
+    } else {
+      this.trailers = Promise.resolve(new Headers());
+    }
+  }
+
+  /** Whether the request has a body at all. */
+  get hasBody(): boolean {
+    return this.parsed.framing.kind !== "none";
+  }
+
+  get body(): ReadableStream<Uint8Array> {
+    this.#body ??= bodyStream(this.#bodyReader, {
+      onFirstPull: () => this.#sendContinue(),
+      onEnd: (error) => {
+        if (error !== undefined) this.keepAlive = false;
+        this.#resolveTrailers?.(toHeaders(this.#bodyReader.trailers));
+      },
+    });
+    return this.#body;
+  }
+
+  get responded(): boolean {
+    return this.#state !== "head";
+  }
+
+  /** Whether the response has been written in full. */
+  get finished(): boolean {
+    return this.#state === "done" || this.#state === "upgraded";
+  }
+
+  /** Whether the connection was handed over to another protocol. */
+  get upgraded(): boolean {
+    return this.#state === "upgraded";
+  }
+
+  /** Whether the request body was read to its end. */
+  get bodyFinished(): boolean {
+    return this.#bodyReader.finished;
+  }
+
+  /** Reads and drops what is left of the request body, up to `maxBytes`; true if it ended. */
+  discardBody(maxBytes: number): Promise<boolean> {
+    return this.#bodyReader.discard(maxBytes);
+  }
+
+  async #sendContinue(): Promise<void> {
+    if (!this.parsed.expectContinue || this.#continueSent || this.#state !== "head") return;
+    this.#continueSent = true;
+    await this.conn.write(CONTINUE);
+  }
+
+  /** Builds the response head and settles the body framing. */
+  #head(
+    status: number,
+    init: HeadersInit | undefined,
+    endStream: boolean,
+    statusText = "",
+  ): string {
+    if (this.#state !== "head") throw new Error("response already started");
+    const headers = init instanceof Headers ? init : new Headers(init);
+    const connection = headers.get("connection");
+    if (connection && /(^|,)\s*close\s*(,|$)/i.test(connection)) this.keepAlive = false;
+    let extra = "";
+    const length = headers.get("content-length");
+    if (this.parsed.method === "HEAD" || noBodyStatus(status)) {
+      this.#framing = "none";
+    } else if (length !== null) {
+      this.#framing = "length";
+      this.#remaining = Number(length);
+      if (!/^\d+$/.test(length)) throw new TypeError(`invalid content-length ${length}`);
+    } else if (endStream) {
+      this.#framing = "none";
+      extra += "content-length: 0\r\n";
+    } else if (this.parsed.minor >= 1) {
+      this.#framing = "chunked";
+      extra += "transfer-encoding: chunked\r\n";
+    } else {
+      this.#framing = "close";
+      this.keepAlive = false;
+    }
+    if (!headers.has("date")) extra += "date: " + httpDate() + "\r\n";
+    if (!this.keepAlive) extra += "connection: close\r\n";
+    else if (this.parsed.minor === 0) extra += "connection: keep-alive\r\n";
+    this.#state = "body";
+    return responseHead(status, statusText, headers, extra, FRAMING_FIELDS);
+  }
+
+  async respond(
+    status: number,
+    headers?: HeadersInit,
+    options: { endStream?: boolean; statusText?: string } = {},
+  ): Promise<void> {
+    const head = this.#head(status, headers, options.endStream === true, options.statusText);
+    if (options.endStream) this.#state = "done";
+    await this.conn.write(encodeLatin1(head));
+  }
+
+  /**
+   * Sends a whole response in one write: the fast path for bodies known up front.
+   * `body` sets the content-length.
+   */
+  async respondWith(
+    status: number,
+    headers: Headers,
+    body: Uint8Array | null,
+    statusText?: string,
+  ): Promise<void> {
+    if (body !== null && !noBodyStatus(status)) {
+      headers.set("content-length", String(body.byteLength));
+    }
+    const head = encodeLatin1(this.#head(status, headers, body === null, statusText));
+    this.#state = "done";
+    if (body === null || body.byteLength === 0 || this.#framing === "none") {
+      return this.conn.write(head);
+    }
+    const out = new Uint8Array(head.byteLength + body.byteLength);
+    out.set(head, 0);
+    out.set(body, head.byteLength);
+    await this.conn.write(out);
+  }
+
+  write(chunk: Uint8Array): Promise<void> {
+    if (this.#state !== "body") {
+      return Promise.reject(
+        new Error(this.#state === "head" ? "respond() first" : "response ended"),
+      );
+    }
+    if (chunk.byteLength === 0 || this.#framing === "none") return Promise.resolve();
+    if (this.#framing === "chunked") return this.conn.write(encodeChunk(chunk));
+    if (this.#framing === "length") {
+      if (chunk.byteLength > this.#remaining) {
+        this.abort();
+        return Promise.reject(new Error("response body longer than its content-length"));
+      }
+      this.#remaining -= chunk.byteLength;
+    }
+    return this.conn.write(chunk);
+  }
+
+  async end(trailers?: HeadersInit): Promise<void> {
+    if (this.#state === "head") await this.respond(200, undefined, { endStream: true });
+    if (this.#state !== "body") return;
+    this.#state = "done";
+    if (this.#framing === "chunked") {
+      await this.conn.write(encodeLastChunk(trailers ? new Headers(trailers) : undefined));
+    } else if (this.#framing === "length" && this.#remaining > 0) {
+      // The peer was promised more bytes than it got: the connection cannot be reused.
+      this.keepAlive = false;
+    }
+  }
+
+  abort(reason?: unknown): void {
+    this.keepAlive = false;
+    if (this.#state !== "upgraded") this.#state = "done";
+    this.controller.abort(reason);
+    this.conn.close();
+  }
+
+  /** Sends the switching head and hands the connection over (see `server/_upgrade.ts`). */
+  async upgrade(status: number, headers: Headers): Promise<UpgradedConn> {
+    if (this.#state !== "head") throw new Error("response already started");
+    const head = responseHead(status, "", headers);
+    this.#state = "upgraded";
+    this.keepAlive = false;
+    await this.conn.write(encodeLatin1(head));
+    return { conn: this.conn, head: this.reader.takeBuffered() };
+  }
+}

@@ -1,0 +1,285 @@
+import type { Addr, Conn, Listener, ServerTlsOptions } from "../conn/types.ts";
+import { listen as listenConn } from "../conn/listen.ts";
+import { BufferedReader } from "../http1/buffered_reader.ts";
+import { type H1ConnState, serveHttp1 } from "./_h1_connection.ts";
+import { type Deadline, Deadlines } from "./_deadlines.ts";
+import type { StreamHandler } from "./stream_handler.ts";
+
+/** Options of `listen` and `serve`: where to listen, TLS, limits and timeouts. */
+export interface ServerOptions {
+  /** If the port is taken, try the next ones (up to 100); with port 0 the system picks one. Default `false`. */
+  listenAny?: boolean;
+  /** Serve TLS with this certificate and key; ALPN offers `h2` and `http/1.1` unless `tls.alpnProtocols` says otherwise. */
+  tls?: ServerTlsOptions;
+  /** Let several processes bind the same port (Linux `SO_REUSEPORT`). Default `false`. */
+  reusePort?: boolean;
+  /** Aborting it closes the server gracefully, as `close()` does. */
+  signal?: AbortSignal;
+  /** The largest request head (request line and header fields) in bytes; larger ones get 431. Default 64 KiB. */
+  maxHeadSize?: number;
+  /** The most header fields in a request; more get 431. Default 100. */
+  maxHeaderCount?: number;
+  /** Milliseconds a client has to send a whole request head; a late one gets 408. Default 30 000. */
+  headTimeout?: number;
+  /** Milliseconds an idle keep-alive connection is kept open waiting for the next request. Default 5 000. */
+  keepAliveTimeout?: number;
+  /** Unread request body bytes the server reads and drops to keep a connection alive after an early response. Default 64 KiB. */
+  maxDiscardBytes?: number;
+  /** Called with every error the server handles on its own (a handler's throw, a failed connection). Default: `console.error`. */
+  onError?: (error: unknown) => void;
+  /** Called once the server listens. */
+  onListen?: (addr: Addr) => void;
+  /** Serve connections from this listener instead of binding one (e.g. a unix socket listener). */
+  listener?: Listener;
+}
+
+const PREFACE = "PRI * HTTP/2.0\r\n";
+
+/** Something a server closes when it shuts down: an upgraded connection, say. */
+export interface ServerResource {
+  /** Closes gracefully. */
+  close(): void | Promise<void>;
+  /** Closes at once. */
+  forceClose(): void;
+}
+
+/** The state of one connection the server serves. */
+interface Tracked {
+  conn: Conn;
+  h1: H1ConnState;
+}
+
+/**
+ * A running server, from `serve` or `listen`. `close()` stops it gracefully (requests in
+ * flight finish, idle connections close), `forceClose()` at once; `await using` closes it.
+ *
+ * @example
+ * ```ts
+ * import { serve } from "./mod.ts";
+ *
+ * await using server = await serve("127.0.0.1", 0, () => new Response("hi"));
+ * console.log(server.addr.port > 0); // true
+ * ```
+ */
+export class Server implements AsyncDisposable {
+  /** The bound address. */
+  readonly addr: Addr;
+  /** Resolves when the server has stopped and every connection is closed. */
+  readonly finished: Promise<void>;
+  #listener: Listener;
+  #handler: StreamHandler;
+  #options: ServerOptions;
+  #conns = new Map<Conn, Tracked>();
+  #resources = new Set<ServerResource>();
+  #tasks = new Set<Promise<void>>();
+  #deadlines: Deadlines;
+  #closing = false;
+  #resolveFinished!: () => void;
+
+  /** @internal Use `listen` or `serve`. */
+  constructor(listener: Listener, handler: StreamHandler, options: ServerOptions) {
+    this.addr = listener.addr;
+    this.#listener = listener;
+    this.#handler = handler;
+    this.#options = options;
+    const shortest = Math.min(options.headTimeout ?? 30_000, options.keepAliveTimeout ?? 5_000);
+    this.#deadlines = new Deadlines(Math.max(10, Math.min(1000, Math.floor(shortest / 4))));
+    this.finished = new Promise((resolve) => (this.#resolveFinished = resolve));
+    options.signal?.addEventListener("abort", () => this.close(), { once: true });
+    this.#acceptLoop();
+  }
+
+  /** The bound port. */
+  get port(): number {
+    return this.addr.port;
+  }
+
+  /** The bound host name or address. */
+  get hostname(): string {
+    return this.addr.hostname;
+  }
+
+  /** Whether the server is shutting down. */
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  async #acceptLoop(): Promise<void> {
+    for await (const conn of this.#listener) {
+      if (this.#closing) {
+        conn.close();
+        continue;
+      }
+      this.#run(this.#serveConn(conn));
+    }
+  }
+
+  #run(task: Promise<void>): void {
+    this.#tasks.add(task);
+    task.catch((error) => this.#report(error)).finally(() => {
+      this.#tasks.delete(task);
+      this.#maybeFinished();
+    });
+  }
+
+  #report(error: unknown): void {
+    (this.#options.onError ?? console.error)(error);
+  }
+
+  /** The one place a connection is handed to HTTP/1.1 or HTTP/2. */
+  async #serveConn(conn: Conn): Promise<void> {
+    const tracked: Tracked = { conn, h1: { idle: true } };
+    this.#conns.set(conn, tracked);
+    const reader = new BufferedReader(conn);
+    const options = this.#options;
+    try {
+      if (conn.alpnProtocol !== "h2") {
+        // Sniff for the HTTP/2 prior-knowledge preface before choosing HTTP/1.1.
+        const sniff: Deadline = { at: 0, expire: () => conn.close() };
+        this.#deadlines.arm(sniff, options.headTimeout ?? 30_000);
+        try {
+          while (reader.buffered < PREFACE.length && startsLikePreface(reader.peek())) {
+            if (!(await reader.fill())) break;
+          }
+        } finally {
+          this.#deadlines.disarm(sniff);
+        }
+      }
+      await serveHttp1(conn, reader, this.#handler, {
+        maxHeadSize: options.maxHeadSize ?? 64 * 1024,
+        maxHeaderCount: options.maxHeaderCount ?? 100,
+        headTimeout: options.headTimeout ?? 30_000,
+        keepAliveTimeout: options.keepAliveTimeout ?? 5_000,
+        maxDiscardBytes: options.maxDiscardBytes ?? 64 * 1024,
+        deadlines: this.#deadlines,
+        closing: () => this.#closing,
+        report: (error) => this.#report(error),
+      }, tracked.h1);
+    } catch (error) {
+      conn.close();
+      if (!this.#closing) throw error;
+    } finally {
+      this.#conns.delete(conn);
+    }
+  }
+
+  /**
+   * Registers something the server must close when it shuts down (an upgraded connection's
+   * protocol, say). Returns a function that unregisters it.
+   */
+  track(resource: ServerResource): () => void {
+    this.#resources.add(resource);
+    return () => {
+      this.#resources.delete(resource);
+      this.#maybeFinished();
+    };
+  }
+
+  #maybeFinished(): void {
+    if (this.#closing && this.#tasks.size === 0 && this.#resources.size === 0) {
+      this.#deadlines.stop();
+      this.#resolveFinished();
+    }
+  }
+
+  /**
+   * Stops accepting connections, lets requests in flight finish, closes idle connections,
+   * and resolves when everything is closed.
+   */
+  async close(): Promise<void> {
+    if (!this.#closing) {
+      this.#closing = true;
+      this.#listener.close();
+      for (const { conn, h1 } of this.#conns.values()) if (h1.idle) conn.close();
+      for (const resource of this.#resources) {
+        Promise.resolve(resource.close()).catch((error) => this.#report(error));
+      }
+      this.#maybeFinished();
+    }
+    await this.finished;
+  }
+
+  /** Stops accepting and closes every connection at once. */
+  async forceClose(): Promise<void> {
+    this.#closing = true;
+    this.#listener.close();
+    for (const conn of this.#conns.keys()) conn.close();
+    for (const resource of this.#resources) resource.forceClose();
+    this.#resources.clear();
+    this.#maybeFinished();
+    await this.finished;
+  }
+
+  /** Closes the server gracefully. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+function startsLikePreface(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.byteLength && i < PREFACE.length; i++) {
+    if (bytes[i] !== PREFACE.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/**
+ * Binds the listener a server needs: the given one, or a new one on `hostname:port`
+ * (trying the next ports with `listenAny`).
+ */
+export async function bindListener(
+  hostname: string,
+  port: number,
+  options: ServerOptions,
+): Promise<Listener> {
+  if (options.listener) return options.listener;
+  const tls = options.tls
+    ? { ...options.tls, alpnProtocols: options.tls.alpnProtocols ?? ["http/1.1"] }
+    : undefined;
+  const attempts = options.listenAny && port !== 0 ? 100 : 1;
+  for (let i = 0;; i++) {
+    try {
+      return await listenConn({ hostname, port: port + i, tls, reusePort: options.reusePort });
+    } catch (error) {
+      const inUse = (error as { code?: string }).code === "EADDRINUSE" ||
+        (error as Error).name === "AddrInUse";
+      if (!inUse || i + 1 >= attempts) throw error;
+    }
+  }
+}
+
+/**
+ * Listens on `hostname:port` and serves every request with a low-level
+ * {@linkcode StreamHandler}, which gets the request head and body and writes the response
+ * itself (`streamHandler` turns a `Request => Response` handler into one).
+ *
+ * @param hostname Address to bind, e.g. `"127.0.0.1"` or `"0.0.0.0"`.
+ * @param port Port to bind; 0 lets the system pick.
+ * @param handler Handles each exchange.
+ * @param options TLS, limits, timeouts, shutdown signal.
+ * @returns The running server.
+ *
+ * @example
+ * ```ts
+ * import { listen } from "./mod.ts";
+ *
+ * const server = await listen("127.0.0.1", 0, async (stream) => {
+ *   await stream.respond(200, { "content-type": "text/plain" });
+ *   await stream.write(new TextEncoder().encode("streamed"));
+ *   await stream.end();
+ * });
+ * console.log(await (await fetch(`http://127.0.0.1:${server.port}/`)).text()); // "streamed"
+ * await server.close();
+ * ```
+ */
+export async function listen(
+  hostname: string,
+  port: number,
+  handler: StreamHandler,
+  options: ServerOptions = {},
+): Promise<Server> {
+  const listener = await bindListener(hostname, port, options);
+  const server = new Server(listener, handler, options);
+  options.onListen?.(server.addr);
+  return server;
+}

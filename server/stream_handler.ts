@@ -1,0 +1,155 @@
+import type { ServeInfo, Stream } from "./stream.ts";
+import { registerUpgrade, upgradeHandleOf, upgradeOf } from "./_upgrade.ts";
+
+/**
+ * A `Request => Response` handler, as `Deno.serve` takes it: a `Deno.ServeHandler` works
+ * here unchanged.
+ */
+export type Handler = (request: Request, info: ServeInfo) => Response | Promise<Response>;
+
+/** A low-level handler of one exchange, as `listen` takes it. */
+export type StreamHandler = (stream: Stream) => void | Promise<void>;
+
+/** Options of {@linkcode streamHandler}. */
+export interface StreamHandlerOptions {
+  /**
+   * Turns an error thrown by the handler into a response (default: an empty 500). It is
+   * also the place to log it.
+   */
+  onError?: (error: unknown, request: Request) => Response | Promise<Response>;
+}
+
+/** A stream implementation's fast path for a response whose whole body is known. */
+interface WholeResponseStream extends Stream {
+  respondWith(
+    status: number,
+    headers: Headers,
+    body: Uint8Array | null,
+    statusText?: string,
+  ): Promise<void>;
+}
+
+function hasRespondWith(stream: Stream): stream is WholeResponseStream {
+  return typeof (stream as Partial<WholeResponseStream>).respondWith === "function";
+}
+
+/** How many microtask turns a body's next read may take and still count as already there. */
+const SETTLED_TURNS = 8;
+
+/** Resolves `read` if it settles within a few microtask turns, or `null` if it is still pending. */
+async function settledSoon<T>(read: Promise<T>): Promise<{ value: T } | null> {
+  let settled: { value: T } | null = null;
+  let failed = false;
+  let error: unknown;
+  read.then((value) => (settled = { value }), (e) => {
+    failed = true;
+    error = e;
+  });
+  for (let i = 0; i < SETTLED_TURNS && settled === null && !failed; i++) await null;
+  if (failed) throw error;
+  return settled;
+}
+
+/**
+ * Makes a Web `Request` of an exchange. GET and HEAD requests get no body, as `fetch` wants.
+ *
+ * @param stream The exchange.
+ * @returns The request; `request.signal` aborts when the exchange is cut off.
+ */
+export function toRequest(stream: Stream): Request {
+  const { method, url, headers } = stream.request;
+  const withBody = stream.hasBody && method !== "GET" && method !== "HEAD";
+  const request = new Request(url, {
+    method,
+    headers,
+    body: withBody ? stream.body : null,
+    signal: stream.info.signal,
+    // @ts-ignore: `duplex` is required for stream bodies, and not yet in every lib's RequestInit.
+    duplex: "half",
+  });
+  const upgrade = upgradeHandleOf(stream);
+  if (upgrade) registerUpgrade(request, upgrade);
+  return request;
+}
+
+/**
+ * Writes a Web `Response` to an exchange: in one write when its body is already complete
+ * (a string, bytes, a closed stream), streamed with backpressure otherwise.
+ *
+ * @param stream The exchange.
+ * @param response The response.
+ */
+export async function sendResponse(stream: Stream, response: Response): Promise<void> {
+  const upgrade = upgradeOf(response);
+  if (upgrade) {
+    const handle = upgradeHandleOf(stream);
+    if (!handle) throw new Error("this exchange cannot switch protocols");
+    upgrade.onUpgrade(await handle.accept(upgrade.status, upgrade.headers));
+    return;
+  }
+  const { status, statusText, headers } = response;
+  const body = response.body;
+  if (body === null) {
+    if (hasRespondWith(stream)) return stream.respondWith(status, headers, null, statusText);
+    return stream.respond(status, headers, { endStream: true, statusText });
+  }
+  const reader = body.getReader();
+  try {
+    let next = await reader.read();
+    if (hasRespondWith(stream) && !headers.has("content-length")) {
+      const whole = next.done ? { value: next } : await settledSoon(reader.read());
+      if (whole !== null && whole.value.done) {
+        return await stream.respondWith(status, headers, next.value ?? null, statusText);
+      }
+      await stream.respond(status, headers, { statusText });
+      if (next.value) await stream.write(next.value);
+      next = whole === null ? await reader.read() : whole.value;
+    } else {
+      await stream.respond(status, headers, { statusText, endStream: next.done });
+      if (next.done) return;
+    }
+    while (!next.done) {
+      await stream.write(next.value);
+      next = await reader.read();
+    }
+    await stream.end();
+  } catch (error) {
+    reader.cancel(error).catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * Turns a `Request => Response` handler into a {@linkcode StreamHandler} for `listen`: the
+ * request head and body become a Web `Request`, the returned `Response` is streamed back.
+ *
+ * @param handler The request handler.
+ * @param options What to do with a handler's error.
+ * @returns The stream handler.
+ *
+ * @example
+ * ```ts
+ * import { listen, streamHandler } from "./mod.ts";
+ *
+ * const server = await listen("127.0.0.1", 0, streamHandler(() => new Response("ok")));
+ * console.log(await (await fetch(`http://127.0.0.1:${server.port}/`)).text()); // "ok"
+ * await server.close();
+ * ```
+ */
+export function streamHandler(handler: Handler, options: StreamHandlerOptions = {}): StreamHandler {
+  const { onError } = options;
+  return async (stream: Stream): Promise<void> => {
+    const request = toRequest(stream);
+    let response: Response;
+    try {
+      response = await handler(request, stream.info);
+      if (!(response instanceof Response)) {
+        throw new TypeError("the handler did not return a Response");
+      }
+    } catch (error) {
+      if (!onError) throw error;
+      response = await onError(error, request);
+    }
+    await sendResponse(stream, response);
+  };
+}
