@@ -1,5 +1,5 @@
 import type { Conn } from "../conn/types.ts";
-import { type BufferedReader } from "../http1/buffered_reader.ts";
+import type { BufferedReader } from "../http1/buffered_reader.ts";
 import { BodyReader, bodyStream } from "../http1/body_reader.ts";
 import { encodeChunk, encodeLastChunk } from "../http1/chunked.ts";
 import { type ParsedRequest, toHeaders } from "../http1/parse.ts";

@@ -1,0 +1,6 @@
+/**
+ * HTTP clients.
+ *
+ * @module
+ */
+export { RetryableRequestError } from "./_protocol.ts";
