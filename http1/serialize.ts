@@ -1,7 +1,7 @@
 import { STATUS_TEXT } from "@std/http/status";
 
 const encoder = new TextEncoder();
-const ASCII = /^[\x00-\x7f]*$/;
+const ASCII = /^[^\u0080-\uffff]*$/;
 
 /**
  * Encodes a head's text one character to one byte: header values are byte strings
