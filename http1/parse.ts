@@ -145,7 +145,7 @@ function listValues(fields: string[], name: string): string[] {
   for (let i = 0; i < fields.length; i += 2) {
     if (fields[i] !== name) continue;
     for (const part of fields[i + 1].split(",")) {
-      const v = part.trim();
+      const v = trimOws(part, 0);
       if (v) out.push(v.toLowerCase());
     }
   }
@@ -183,7 +183,7 @@ function declaredFraming(fields: string[], isRequest: boolean): BodyFraming | nu
   for (let i = 0; i < fields.length; i += 2) {
     if (fields[i] !== "content-length") continue;
     for (const part of fields[i + 1].split(",")) {
-      const v = part.trim();
+      const v = trimOws(part, 0);
       if (!DIGITS.test(v) || v.length > 15) throw new HttpParseError(400, "invalid Content-Length");
       const n = Number(v);
       if (length !== -1 && n !== length) {
