@@ -254,7 +254,10 @@ export function parseRequestHead(head: Uint8Array, limits: ParseLimits = {}): Pa
   }
   if (hosts > 1) throw new HttpParseError(400, "more than one Host field");
   if (hosts === 0 && minor >= 1) throw new HttpParseError(400, "no Host field");
-  if (upgrade !== null && !listValues(fields, "connection").includes("upgrade")) upgrade = null;
+  // RFC 9110 section 7.8: a server ignores Upgrade in an HTTP/1.0 request.
+  if (upgrade !== null && (minor === 0 || !listValues(fields, "connection").includes("upgrade"))) {
+    upgrade = null;
+  }
 
   const framing = declaredFraming(fields, true) ?? { kind: "none" };
   if (minor === 0 && framing.kind === "chunked") {
