@@ -263,14 +263,17 @@ export function parseRequestHead(head: Uint8Array, limits: ParseLimits = {}): Pa
   if (minor === 0 && framing.kind === "chunked") {
     throw new HttpParseError(400, "Transfer-Encoding in an HTTP/1.0 request");
   }
+  const body: BodyFraming = framing.kind === "length" && framing.length === 0
+    ? { kind: "none" }
+    : framing;
   return {
     method,
     target,
     minor,
     fields,
-    framing: framing.kind === "length" && framing.length === 0 ? { kind: "none" } : framing,
+    framing: body,
     keepAlive: keepAliveOf(fields, minor),
-    expectContinue: expectContinue && framing.kind !== "none",
+    expectContinue: expectContinue && body.kind !== "none",
     host,
     upgrade,
   };
