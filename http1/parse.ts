@@ -166,7 +166,8 @@ function declaredFraming(fields: string[], isRequest: boolean): BodyFraming | nu
     }
     const codings = listValues(fields, "transfer-encoding");
     const chunkedAt = codings.indexOf("chunked");
-    if (chunkedAt !== -1 && chunkedAt !== codings.length - 1) {
+    // A response whose final coding is not chunked is read to close (RFC 9112 section 6.3).
+    if (isRequest && chunkedAt !== -1 && chunkedAt !== codings.length - 1) {
       throw new HttpParseError(400, "chunked is not the final transfer coding");
     }
     if (chunkedAt === codings.length - 1 && codings.length > 0) {
