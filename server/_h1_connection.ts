@@ -26,6 +26,8 @@ export interface H1Config {
 export interface H1ConnState {
   /** Whether the connection is waiting for the next request head. */
   idle: boolean;
+  /** The exchange in flight, if any. */
+  current: H1Stream | null;
 }
 
 function errorResponse(status: number, message: string): Uint8Array {
@@ -105,6 +107,7 @@ export async function serveHttp1(
         return;
       }
       state.idle = false;
+      state.current = stream;
       first = false;
       if (stream.parsed.upgrade !== null || stream.parsed.method === "CONNECT") {
         registerUpgrade(stream, { accept: (status, headers) => stream.upgrade(status, headers) });
@@ -122,6 +125,7 @@ export async function serveHttp1(
           await stream.respondWith(500, new Headers({ connection: "close" }), null).catch(() => {});
         }
       }
+      state.current = null;
       if (stream.upgraded) {
         upgraded = true;
         return;
@@ -138,6 +142,7 @@ export async function serveHttp1(
   } finally {
     config.deadlines.disarm(deadline);
     state.idle = false;
+    state.current = null;
     if (!upgraded) conn.close();
   }
 }

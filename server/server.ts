@@ -128,7 +128,7 @@ export class Server implements AsyncDisposable {
 
   /** The one place a connection is handed to HTTP/1.1 or HTTP/2. */
   async #serveConn(conn: Conn): Promise<void> {
-    const tracked: Tracked = { conn, h1: { idle: true } };
+    const tracked: Tracked = { conn, h1: { idle: true, current: null } };
     this.#conns.set(conn, tracked);
     const reader = new BufferedReader(conn);
     const options = this.#options;
@@ -203,7 +203,10 @@ export class Server implements AsyncDisposable {
   async forceClose(): Promise<void> {
     this.#closing = true;
     this.#listener.close();
-    for (const conn of this.#conns.keys()) conn.close();
+    for (const { conn, h1 } of this.#conns.values()) {
+      h1.current?.controller.abort(new Error("server closed"));
+      conn.close();
+    }
     for (const resource of this.#resources) resource.forceClose();
     this.#resources.clear();
     this.#maybeFinished();

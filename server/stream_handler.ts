@@ -97,13 +97,14 @@ export async function sendResponse(stream: Stream, response: Response): Promise<
   try {
     let next = await reader.read();
     if (hasRespondWith(stream) && !headers.has("content-length")) {
-      const whole = next.done ? { value: next } : await settledSoon(reader.read());
-      if (whole !== null && whole.value.done) {
+      const pending = next.done ? Promise.resolve(next) : reader.read();
+      const soon = await settledSoon(pending);
+      if (soon !== null && soon.value.done) {
         return await stream.respondWith(status, headers, next.value ?? null, statusText);
       }
       await stream.respond(status, headers, { statusText });
       if (next.value) await stream.write(next.value);
-      next = whole === null ? await reader.read() : whole.value;
+      next = soon === null ? await pending : soon.value;
     } else {
       await stream.respond(status, headers, { statusText, endStream: next.done });
       if (next.done) return;

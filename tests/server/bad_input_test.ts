@@ -1,0 +1,138 @@
+import { assert, assertEquals } from "@std/assert";
+import { serve } from "../../server/serve.ts";
+import { dial, rawExchange, readToEnd, statusOf } from "./_raw.ts";
+import { utf8 } from "../_fixtures.ts";
+
+/** Each rule: the raw request and the status the server must answer it with. */
+const rules: [string, string, number][] = [
+  ["obs-fold", "GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n  folded\r\n\r\n", 400],
+  ["a bare CR in a field value", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n", 400],
+  ["a bare LF in a field value", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\nb\r\n\r\n", 400],
+  ["a bare LF ending the request line", "GET / HTTP/1.1\nHost: x\r\n\r\n", 400],
+  ["a NUL byte in a field value", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n", 400],
+  ["a space before the colon", "GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400],
+  ["a field name with a bad character", "GET / HTTP/1.1\r\nHost: x\r\nX(A): 1\r\n\r\n", 400],
+  ["a malformed request line", "GET  / HTTP/1.1\r\nHost: x\r\n\r\n", 400],
+  ["a missing Host", "GET / HTTP/1.1\r\n\r\n", 400],
+  ["two Host fields", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400],
+  [
+    "both Content-Length and Transfer-Encoding",
+    "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    400,
+  ],
+  [
+    "two different Content-Length values",
+    "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+    400,
+  ],
+  [
+    "a Content-Length list with different values",
+    "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 4\r\n\r\nabcd",
+    400,
+  ],
+  ["a negative Content-Length", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400],
+  [
+    "an unknown transfer coding",
+    "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+    501,
+  ],
+  ["an HTTP/2.0 request line", "GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505],
+  [
+    "too many header fields",
+    "GET / HTTP/1.1\r\nHost: x\r\n" + "X-A: 1\r\n".repeat(101) + "\r\n",
+    431,
+  ],
+  [
+    "an oversized head",
+    "GET / HTTP/1.1\r\nHost: x\r\nX-A: " + "a".repeat(70_000) + "\r\n\r\n",
+    431,
+  ],
+];
+
+for (const [what, request, status] of rules) {
+  Deno.test(`the server answers ${what} with ${status} and closes`, async () => {
+    let handled = 0;
+    await using server = await serve("127.0.0.1", 0, () => {
+      handled++;
+      return new Response("ok");
+    });
+    const raw = await rawExchange(server.port, request);
+    assertEquals(statusOf(raw), status, raw.slice(0, 200));
+    assertEquals(handled, 0);
+    // Other connections keep working.
+    assertEquals(await (await fetch(`http://127.0.0.1:${server.port}/`)).text(), "ok");
+  });
+}
+
+Deno.test("identical repeated Content-Length values are accepted", async () => {
+  await using server = await serve("127.0.0.1", 0, async (req) => new Response(await req.text()));
+  const raw = await rawExchange(
+    server.port,
+    "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc",
+  );
+  assertEquals(statusOf(raw), 200);
+  assert(raw.endsWith("abc"));
+});
+
+Deno.test("a malformed chunked body ends the exchange without hurting the server", async () => {
+  const errors: unknown[] = [];
+  await using server = await serve("127.0.0.1", 0, async (req) => {
+    try {
+      return new Response(await req.text());
+    } catch (error) {
+      errors.push(error);
+      return new Response("bad body", { status: 400 });
+    }
+  });
+  const raw = await rawExchange(
+    server.port,
+    "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+  );
+  assertEquals(statusOf(raw), 400);
+  assertEquals(errors.length, 1);
+  assertEquals(
+    await (await fetch(`http://127.0.0.1:${server.port}/`, { method: "POST", body: "x" })).text(),
+    "x",
+  );
+});
+
+Deno.test("a head that does not arrive in time gets 408 (slowloris)", async () => {
+  await using server = await serve("127.0.0.1", 0, () => new Response("ok"), { headTimeout: 200 });
+  const slow = await dial(server.port);
+  await slow.write(utf8("GET / HTTP/1.1\r\nHost: x\r\n"));
+  const started = Date.now();
+  // Meanwhile another client is served.
+  assertEquals(await (await fetch(`http://127.0.0.1:${server.port}/`)).text(), "ok");
+  const raw = await readToEnd(slow);
+  assertEquals(statusOf(raw), 408);
+  assert(Date.now() - started < 2000);
+  slow.close();
+});
+
+Deno.test("an idle keep-alive connection is closed after keepAliveTimeout", async () => {
+  await using server = await serve("127.0.0.1", 0, () => new Response("ok"), {
+    keepAliveTimeout: 100,
+  });
+  const conn = await dial(server.port);
+  await conn.write(utf8("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const started = Date.now();
+  const raw = await readToEnd(conn);
+  assertEquals(statusOf(raw), 200);
+  assert(Date.now() - started < 2000, "closed by the idle timeout, not the test's");
+  conn.close();
+});
+
+Deno.test("a connection that closes mid-head is dropped quietly", async () => {
+  let reported = 0;
+  await using server = await serve("127.0.0.1", 0, () => new Response("ok"), {
+    onError: () => {
+      reported++;
+      return new Response(null, { status: 500 });
+    },
+  });
+  const conn = await dial(server.port);
+  await conn.write(utf8("GET / HTT"));
+  conn.close();
+  assertEquals(await (await fetch(`http://127.0.0.1:${server.port}/`)).text(), "ok");
+  assertEquals(reported, 0);
+});

@@ -1,0 +1,138 @@
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
+import { listen } from "../../server/server.ts";
+import { serve } from "../../server/serve.ts";
+import { streamHandler } from "../../server/stream_handler.ts";
+import { upgradeHandleOf } from "../../server/_upgrade.ts";
+import { dial, rawExchange, readToEnd, readUntil, statusOf } from "./_raw.ts";
+import { text, utf8 } from "../_fixtures.ts";
+
+Deno.test("a stream handler writes the head, the body in pieces, and trailers", async () => {
+  await using server = await listen("127.0.0.1", 0, async (stream) => {
+    assertEquals(stream.request.method, "POST");
+    assertEquals(stream.request.target, "/up?x=1");
+    assertEquals(new URL(stream.request.url).search, "?x=1");
+    let body = "";
+    for await (const chunk of stream.body) body += text(chunk);
+    const trailers = await stream.trailers;
+    await stream.respond(201, { "x-got": body, trailer: "x-checksum" });
+    await stream.write(utf8("part1,"));
+    await stream.write(utf8("part2"));
+    await stream.end({ "x-checksum": trailers.get("x-sum") ?? "none" });
+  });
+  const raw = await rawExchange(
+    server.port,
+    "POST /up?x=1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+      "5\r\nhello\r\n0\r\nX-Sum: 99\r\n\r\n",
+  );
+  assertEquals(statusOf(raw), 201);
+  assertStringIncludes(raw, "x-got: hello\r\n");
+  assert(raw.endsWith("6\r\npart1,\r\n5\r\npart2\r\n0\r\nx-checksum: 99\r\n\r\n"), raw);
+});
+
+Deno.test("streamHandler runs a Request => Response handler under listen", async () => {
+  await using server = await listen(
+    "127.0.0.1",
+    0,
+    streamHandler(async (req) => new Response(`${req.method}:${await req.text()}`)),
+  );
+  const res = await fetch(`http://127.0.0.1:${server.port}/`, { method: "PUT", body: "x" });
+  assertEquals(await res.text(), "PUT:x");
+});
+
+Deno.test("a stream handler that never responds gives a 500", async () => {
+  await using server = await listen("127.0.0.1", 0, () => {}, { onError: () => {} });
+  assertEquals((await fetch(`http://127.0.0.1:${server.port}/`)).status, 500);
+});
+
+Deno.test("close() lets the request in flight finish and closes idle connections", async () => {
+  let entered!: () => void;
+  const inside = new Promise<void>((r) => (entered = r));
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const server = await serve("127.0.0.1", 0, async () => {
+    entered();
+    await gate;
+    return new Response("finished");
+  });
+  const idle = await dial(server.port);
+  const inflight = fetch(`http://127.0.0.1:${server.port}/`);
+  await inside;
+  const closing = server.close();
+  // An idle connection is closed right away; a new one is refused.
+  assertEquals(await readToEnd(idle, 2000), "");
+  await assertRejects(() => dial(server.port));
+  release();
+  const res = await inflight;
+  assertEquals(await res.text(), "finished");
+  await closing;
+  idle.close();
+});
+
+Deno.test("forceClose() cuts requests in flight", async () => {
+  let entered!: () => void;
+  const inside = new Promise<void>((r) => (entered = r));
+  let aborted = false;
+  const server = await serve("127.0.0.1", 0, async (_req, info) => {
+    entered();
+    await new Promise((r) => info.signal.addEventListener("abort", r));
+    aborted = true;
+    return new Response("never");
+  }, { onError: () => new Response(null, { status: 500 }) });
+  const conn = await dial(server.port);
+  await conn.write(utf8("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  await inside;
+  const started = Date.now();
+  const forced = server.forceClose();
+  assertEquals(await readToEnd(conn, 3000), "");
+  assert(Date.now() - started < 2000);
+  conn.close();
+  await forced;
+  assert(aborted, "the handler's signal was aborted");
+});
+
+Deno.test("aborting the signal closes the server", async () => {
+  const controller = new AbortController();
+  const server = await serve("127.0.0.1", 0, () => new Response("ok"), {
+    signal: controller.signal,
+  });
+  assertEquals(await (await fetch(`http://127.0.0.1:${server.port}/`)).text(), "ok");
+  controller.abort();
+  await server.finished;
+  await assertRejects(() => dial(server.port));
+});
+
+Deno.test("an upgrade hands the raw connection and the bytes after the head to the handler", async () => {
+  await using server = await listen("127.0.0.1", 0, async (stream) => {
+    const handle = upgradeHandleOf(stream)!;
+    assert(handle, "an Upgrade request can be upgraded");
+    const { conn, head } = await handle.accept(
+      101,
+      new Headers({ upgrade: "echo", connection: "upgrade" }),
+    );
+    // Echo what came with the head, then everything after, in upper case.
+    await conn.write(utf8(text(head).toUpperCase()));
+    for (let c = await conn.read(); c; c = await conn.read()) {
+      await conn.write(utf8(text(c).toUpperCase()));
+    }
+    conn.close();
+  });
+  const conn = await dial(server.port);
+  await conn.write(
+    utf8("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\nearly bytes;"),
+  );
+  const switched = await readUntil(conn, "EARLY BYTES;");
+  assertEquals(statusOf(switched), 101);
+  await conn.write(utf8("later"));
+  assertEquals(await readUntil(conn, "LATER"), "LATER");
+  conn.close();
+});
+
+Deno.test("requests without Upgrade cannot be upgraded", async () => {
+  let upgradable: boolean | undefined;
+  await using server = await listen("127.0.0.1", 0, async (stream) => {
+    upgradable = upgradeHandleOf(stream) !== undefined;
+    await stream.respond(200, {}, { endStream: true });
+  });
+  await (await fetch(`http://127.0.0.1:${server.port}/`)).body?.cancel();
+  assertEquals(upgradable, false);
+});
