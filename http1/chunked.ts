@@ -1,5 +1,5 @@
 import { type BufferedReader, HeadTooLargeError, UnexpectedEofError } from "./buffered_reader.ts";
-import { HttpParseError, parseTrailerSection } from "./parse.ts";
+import { decodeLatin1, HttpParseError, parseTrailerSection } from "./parse.ts";
 import { encodeLatin1 } from "./serialize.ts";
 
 /** Limits of the chunked decoder. */
@@ -15,7 +15,6 @@ export interface ChunkedLimits {
 const HEX = /^[0-9a-fA-F]{1,13}$/;
 // chunk-ext: BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ], loosely: no CTLs.
 const CHUNK_EXT = /^[\t\x20-\x7e\x80-\xff]*$/;
-const decoder = new TextDecoder();
 
 type State = "size" | "data" | "data-crlf" | "trailers" | "done";
 
@@ -103,7 +102,8 @@ export class ChunkedDecoder {
     if (line.byteLength < 2 || line[line.byteLength - 2] !== 13) {
       throw new HttpParseError(400, "chunk size line not ended by CRLF");
     }
-    const text = decoder.decode(line.subarray(0, line.byteLength - 2));
+    // One byte to one character, so obs-text in a quoted extension value meets CHUNK_EXT.
+    const text = decodeLatin1(line.subarray(0, line.byteLength - 2));
     let end = 0;
     while (end < text.length && isHexDigit(text.charCodeAt(end))) end++;
     const hex = text.slice(0, end);
