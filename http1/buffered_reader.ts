@@ -89,9 +89,10 @@ export class BufferedReader {
   }
 
   /**
-   * Reads one line ending in CRLF and returns it without the CRLF.
+   * Reads one line, up to and including its LF, and returns it with its line ending (the
+   * caller checks that it is CRLF).
    *
-   * @param maxSize The most bytes the line may take.
+   * @param maxSize The most bytes the line may take, its line ending included.
    * @returns The line's bytes; `null` if the stream ended before any byte of it.
    * @throws {HeadTooLargeError} When the line is longer than `maxSize`.
    */
@@ -101,7 +102,7 @@ export class BufferedReader {
       const buf = this.#buf;
       const lf = buf.indexOf(10, from);
       if (lf !== -1) {
-        if (lf > maxSize) throw new HeadTooLargeError(maxSize);
+        if (lf + 1 > maxSize) throw new HeadTooLargeError(maxSize);
         this.#buf = buf.subarray(lf + 1);
         return buf.subarray(0, lf + 1);
       }
