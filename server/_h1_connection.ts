@@ -118,6 +118,7 @@ export async function serveHttp1(
           await stream.respondWith(500, new Headers(), null);
         } else if (!stream.finished) await stream.end();
       } catch (error) {
+        if (stream.broken) return; // the client went away: nothing to report
         config.report(error);
         if (stream.responded) stream.abort(error);
         else {

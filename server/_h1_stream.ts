@@ -100,6 +100,19 @@ export class H1Stream implements Stream {
     return this.#bodyReader.finished;
   }
 
+  /** Whether a write to the connection failed (the client went away). */
+  broken = false;
+
+  /** Writes to the connection; a failure means the client is gone: abort the exchange. */
+  #send(bytes: Uint8Array): Promise<void> {
+    return this.conn.write(bytes).catch((error) => {
+      this.broken = true;
+      this.keepAlive = false;
+      this.controller.abort(error);
+      throw error;
+    });
+  }
+
   /** Reads and drops what is left of the request body, up to `maxBytes`; true if it ended. */
   discardBody(maxBytes: number): Promise<boolean> {
     return this.#bodyReader.discard(maxBytes);
@@ -108,7 +121,7 @@ export class H1Stream implements Stream {
   async #sendContinue(): Promise<void> {
     if (!this.parsed.expectContinue || this.#continueSent || this.#state !== "head") return;
     this.#continueSent = true;
-    await this.conn.write(CONTINUE);
+    await this.#send(CONTINUE);
   }
 
   /** Builds the response head and settles the body framing. */
@@ -154,7 +167,7 @@ export class H1Stream implements Stream {
   ): Promise<void> {
     const head = this.#head(status, headers, options.endStream === true, options.statusText);
     if (options.endStream) this.#state = "done";
-    await this.conn.write(encodeLatin1(head));
+    await this.#send(encodeLatin1(head));
   }
 
   /**
@@ -173,12 +186,12 @@ export class H1Stream implements Stream {
     const head = encodeLatin1(this.#head(status, headers, body === null, statusText));
     this.#state = "done";
     if (body === null || body.byteLength === 0 || this.#framing === "none") {
-      return this.conn.write(head);
+      return this.#send(head);
     }
     const out = new Uint8Array(head.byteLength + body.byteLength);
     out.set(head, 0);
     out.set(body, head.byteLength);
-    await this.conn.write(out);
+    await this.#send(out);
   }
 
   write(chunk: Uint8Array): Promise<void> {
@@ -188,7 +201,7 @@ export class H1Stream implements Stream {
       );
     }
     if (chunk.byteLength === 0 || this.#framing === "none") return Promise.resolve();
-    if (this.#framing === "chunked") return this.conn.write(encodeChunk(chunk));
+    if (this.#framing === "chunked") return this.#send(encodeChunk(chunk));
     if (this.#framing === "length") {
       if (chunk.byteLength > this.#remaining) {
         this.abort();
@@ -196,7 +209,7 @@ export class H1Stream implements Stream {
       }
       this.#remaining -= chunk.byteLength;
     }
-    return this.conn.write(chunk);
+    return this.#send(chunk);
   }
 
   async end(trailers?: HeadersInit): Promise<void> {
@@ -204,7 +217,7 @@ export class H1Stream implements Stream {
     if (this.#state !== "body") return;
     this.#state = "done";
     if (this.#framing === "chunked") {
-      await this.conn.write(encodeLastChunk(trailers ? new Headers(trailers) : undefined));
+      await this.#send(encodeLastChunk(trailers ? new Headers(trailers) : undefined));
     } else if (this.#framing === "length" && this.#remaining > 0) {
       // The peer was promised more bytes than it got: the connection cannot be reused.
       this.keepAlive = false;
@@ -224,7 +237,7 @@ export class H1Stream implements Stream {
     const head = responseHead(status, "", headers);
     this.#state = "upgraded";
     this.keepAlive = false;
-    await this.conn.write(encodeLatin1(head));
+    await this.#send(encodeLatin1(head));
     return { conn: this.conn, head: this.reader.takeBuffered() };
   }
 }

@@ -136,3 +136,32 @@ Deno.test("requests without Upgrade cannot be upgraded", async () => {
   await (await fetch(`http://127.0.0.1:${server.port}/`)).body?.cancel();
   assertEquals(upgradable, false);
 });
+
+Deno.test("a client that goes away mid-response aborts the handler's signal and is not reported", async () => {
+  const reported: unknown[] = [];
+  let aborted!: () => void;
+  const abortedP = new Promise<void>((r) => (aborted = r));
+  await using server = await serve("127.0.0.1", 0, (_req, info) => {
+    info.signal.addEventListener("abort", () => aborted());
+    let n = 0;
+    return new Response(
+      new ReadableStream({
+        async pull(c) {
+          await new Promise((r) => setTimeout(r, 1));
+          c.enqueue(utf8(`tick ${n++}\n`.repeat(1000)));
+        },
+      }),
+    );
+  }, {
+    onError: (error) => {
+      reported.push(error);
+      return new Response(null, { status: 500 });
+    },
+  });
+  const conn = await dial(server.port);
+  await conn.write(utf8("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  await readUntil(conn, "tick 3");
+  conn.close();
+  await abortedP;
+  assertEquals(reported, []);
+});
