@@ -39,7 +39,7 @@ export class BodyReader {
     limits: ChunkedLimits = {},
   ) {
     this.#remaining = framing.kind === "length" ? framing.length : 0;
-    this.#finished = framing.kind === "none";
+    this.#finished = framing.kind === "none" || (framing.kind === "length" && framing.length === 0);
     if (framing.kind === "chunked") this.#chunked = new ChunkedDecoder(reader, limits);
   }
 
