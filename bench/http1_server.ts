@@ -1,0 +1,295 @@
+/**
+ * HTTP/1.1 server benchmark: one fixed load generator (wrk) against our server and the
+ * runtime's own server on Deno, Node and Bun, side by side in one run.
+ *
+ * Every server is started once (pinned to one core with `taskset` when there are two or
+ * more, wrk to another), warmed up, then measured round-robin: for each repeat, each route
+ * and each connection count, every server gets one wrk run in turn, so that a change in the
+ * machine's load hits all servers alike. The median requests per second of the repeats is
+ * reported with the ratio of ours to the runtime's own server.
+ *
+ * Run it through `bench/run.sh` (which installs the npm tools and bundles our server for
+ * Node first), or directly: `deno run -A bench/http1_server.ts`. Environment:
+ * - `BENCH_DURATION` seconds per wrk run (default 7), `BENCH_WARMUP` seconds (default 2),
+ * - `BENCH_REPEATS` (default 3), `BENCH_CONNS` comma-separated connection counts (default
+ *   `50`; `50,1` adds a one-connection run), `BENCH_SERVERS` comma-separated server names
+ *   to run a subset (default all), `BENCH_ROUTES` (default `/,/64k`).
+ *
+ * @module
+ */
+
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const BIN = `${ROOT}/bench/.deps/node_modules/.bin`;
+
+interface ServerSpec {
+  /** Short name, used by `BENCH_SERVERS`. */
+  name: string;
+  /** Label in the table. */
+  label: string;
+  /** The runtime, to pair ours with the runtime's own server. */
+  runtime: "Deno" | "Node" | "Bun";
+  /** Whether this is our server (else the runtime's own, the baseline). */
+  ours: boolean;
+  /** The command; the port (0) is appended. */
+  cmd: string[];
+}
+
+const SERVERS: ServerSpec[] = [
+  {
+    name: "ours_deno",
+    label: "ours on Deno",
+    runtime: "Deno",
+    ours: true,
+    cmd: [Deno.execPath(), "run", "-A", "bench/servers/ours_deno.ts"],
+  },
+  {
+    name: "deno_serve",
+    label: "Deno.serve",
+    runtime: "Deno",
+    ours: false,
+    cmd: [Deno.execPath(), "run", "-A", "bench/servers/deno_serve.ts"],
+  },
+  {
+    name: "ours_node",
+    label: "ours on Node",
+    runtime: "Node",
+    ours: true,
+    cmd: ["node", "bench/.deps/node_modules/.bench/ours_node.mjs"],
+  },
+  {
+    name: "node_http",
+    label: "node:http",
+    runtime: "Node",
+    ours: false,
+    cmd: ["node", "bench/servers/node_http.mjs"],
+  },
+  {
+    name: "ours_bun",
+    label: "ours on Bun",
+    runtime: "Bun",
+    ours: true,
+    cmd: [
+      `${BIN}/bun`,
+      "--tsconfig-override",
+      "bench/servers/tsconfig.bun.json",
+      "bench/servers/ours_node.ts",
+    ],
+  },
+  {
+    name: "bun_serve",
+    label: "Bun.serve",
+    runtime: "Bun",
+    ours: false,
+    cmd: [`${BIN}/bun`, "bench/servers/bun_serve.ts"],
+  },
+];
+
+function envNumber(name: string, fallback: number): number {
+  const v = Deno.env.get(name);
+  return v ? Number(v) : fallback;
+}
+
+const DURATION = envNumber("BENCH_DURATION", 7);
+const WARMUP = envNumber("BENCH_WARMUP", 2);
+const REPEATS = envNumber("BENCH_REPEATS", 3);
+const CONNS = (Deno.env.get("BENCH_CONNS") ?? "50").split(",").map(Number);
+const ROUTES = (Deno.env.get("BENCH_ROUTES") ?? "/,/64k").split(",");
+const ONLY = Deno.env.get("BENCH_SERVERS")?.split(",");
+
+async function output(cmd: string[]): Promise<string> {
+  try {
+    const out = await new Deno.Command(cmd[0], { args: cmd.slice(1), stderr: "piped" }).output();
+    return (new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr)).trim();
+  } catch {
+    return "";
+  }
+}
+
+const cores = navigator.hardwareConcurrency;
+const hasTaskset = (await output(["taskset", "-V"])) !== "";
+/** CPU pinning: servers on the last core, wrk on core 0, when there are two cores or more. */
+const pin = hasTaskset && cores >= 2;
+const SERVER_CPU = String(cores - 1);
+const WRK_CPU = "0";
+
+function pinned(cpu: string, cmd: string[]): string[] {
+  return pin ? ["taskset", "-c", cpu, ...cmd] : cmd;
+}
+
+interface Running {
+  spec: ServerSpec;
+  port: number;
+  banner: string;
+  child: Deno.ChildProcess;
+}
+
+async function start(spec: ServerSpec): Promise<Running> {
+  const cmd = pinned(SERVER_CPU, [...spec.cmd, "0"]);
+  const child = new Deno.Command(cmd[0], {
+    args: cmd.slice(1),
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "inherit",
+    stdin: "null",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  const timeout = setTimeout(() => child.kill(), 60_000);
+  while (!/listening \d+/.test(text)) {
+    const { value, done } = await lines.read();
+    if (done) throw new Error(`${spec.name} exited before it listened: ${text}`);
+    text += value;
+  }
+  clearTimeout(timeout);
+  // Keep draining the server's stdout so that it never blocks on a full pipe.
+  (async () => {
+    while (!(await lines.read()).done);
+  })().catch(() => {});
+  const banner = text.match(/listening (\d+) (.*)/)!;
+  return { spec, port: Number(banner[1]), banner: banner[2].trim(), child };
+}
+
+interface WrkResult {
+  rps: number;
+  errors: string;
+}
+
+async function wrk(port: number, route: string, conns: number, seconds: number) {
+  const cmd = pinned(WRK_CPU, [
+    "wrk",
+    "-t1",
+    `-c${conns}`,
+    `-d${seconds}s`,
+    `http://127.0.0.1:${port}${route}`,
+  ]);
+  const out = await output(cmd);
+  const rps = Number(out.match(/Requests\/sec:\s+([\d.]+)/)?.[1] ?? NaN);
+  const errs: string[] = [];
+  const socket = out.match(/Socket errors: (.*)/)?.[1];
+  if (socket) errs.push(`socket errors ${socket}`);
+  const non2xx = out.match(/Non-2xx or 3xx responses: (\d+)/)?.[1];
+  if (non2xx) errs.push(`${non2xx} non-2xx`);
+  if (Number.isNaN(rps)) errs.push(`no result: ${out.slice(0, 200)}`);
+  return { rps, errors: errs.join("; ") } satisfies WrkResult;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function fmt(n: number): string {
+  return Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "n/a";
+}
+
+const specs = SERVERS.filter((s) => !ONLY || ONLY.includes(s.name));
+const started = new Date();
+const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
+
+log(
+  `pinning: ${
+    pin ? `servers on CPU ${SERVER_CPU}, wrk on CPU ${WRK_CPU} (taskset)` : "none"
+  }; ${cores} cores`,
+);
+const running: Running[] = [];
+try {
+  for (const spec of specs) {
+    const r = await start(spec);
+    running.push(r);
+    log(`${spec.name}: ${r.banner} on port ${r.port}`);
+  }
+  for (const r of running) {
+    for (const route of ROUTES) {
+      for (const conns of CONNS) await wrk(r.port, route, conns, WARMUP);
+    }
+  }
+  log("warmed up");
+
+  const samples = new Map<string, number[]>();
+  const errors = new Map<string, string[]>();
+  for (let rep = 1; rep <= REPEATS; rep++) {
+    for (const route of ROUTES) {
+      for (const conns of CONNS) {
+        for (const r of running) {
+          const key = `${r.spec.name} ${route} ${conns}`;
+          const res = await wrk(r.port, route, conns, DURATION);
+          samples.set(key, [...(samples.get(key) ?? []), res.rps]);
+          if (res.errors) errors.set(key, [...(errors.get(key) ?? []), res.errors]);
+          log(
+            `repeat ${rep} ${r.spec.name} ${route} -c${conns}: ${fmt(res.rps)} req/s${
+              res.errors ? ` (${res.errors})` : ""
+            }`,
+          );
+        }
+      }
+    }
+  }
+
+  const rows: string[] = [
+    "| runtime | route | conns | ours req/s | baseline | baseline req/s | ours / baseline |",
+    "| --- | --- | ---: | ---: | --- | ---: | ---: |",
+  ];
+  for (const runtime of ["Deno", "Node", "Bun"] as const) {
+    const ours = running.find((r) => r.spec.runtime === runtime && r.spec.ours);
+    const base = running.find((r) => r.spec.runtime === runtime && !r.spec.ours);
+    if (!ours && !base) continue;
+    for (const route of ROUTES) {
+      for (const conns of CONNS) {
+        const o = ours ? median(samples.get(`${ours.spec.name} ${route} ${conns}`)!) : NaN;
+        const b = base ? median(samples.get(`${base.spec.name} ${route} ${conns}`)!) : NaN;
+        const ratio = Number.isFinite(o / b) ? (o / b).toFixed(2) + "x" : "n/a";
+        rows.push(
+          `| ${runtime} | \`${route}\` | ${conns} | ${fmt(o)} | ${base?.spec.label ?? "n/a"} | ${
+            fmt(b)
+          } | ${ratio} |`,
+        );
+      }
+    }
+  }
+
+  const versions = running.map((r) => `${r.spec.label}: ${r.banner}`).join("; ");
+  const wrkVersion = (await output(["wrk", "-v"])).split("\n")[0];
+  const commit = await output(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]);
+  const dirty =
+    (await output(["git", "-C", ROOT, "status", "--porcelain", "--", "server", "http1", "conn"]))
+      ? " (with uncommitted changes in server/, http1/ or conn/)"
+      : "";
+  const report = [
+    `HTTP/1.1 server, ${
+      started.toISOString().slice(0, 16).replace("T", " ")
+    } UTC, commit ${commit}${dirty}`,
+    "",
+    ...rows,
+    "",
+    `Median of ${REPEATS} runs of \`wrk -t1 -c<conns> -d${DURATION}s\` per cell (after ${WARMUP} s of warm-up per route), ` +
+    `servers measured round-robin in one run. ` +
+    (pin
+      ? `Servers pinned to CPU ${SERVER_CPU}, wrk to CPU ${WRK_CPU} (taskset); ${cores} cores.`
+      : `No CPU pinning; ${cores} cores.`),
+    `${wrkVersion}; ${versions}.`,
+  ];
+  const errorLines = [...errors].map(([k, v]) => `- ${k}: ${v.join(" | ")}`);
+  if (errorLines.length) report.push("", "wrk reported errors:", ...errorLines);
+  const text = report.join("\n") + "\n";
+  console.log(text);
+  await Deno.mkdir(`${ROOT}/bench/.results`, { recursive: true });
+  const file = `${ROOT}/bench/.results/http1_server-${started.toISOString().replace(/[:.]/g, "-")}`;
+  await Deno.writeTextFile(`${file}.md`, text);
+  await Deno.writeTextFile(
+    `${file}.json`,
+    JSON.stringify(
+      { samples: Object.fromEntries(samples), errors: Object.fromEntries(errors) },
+      null,
+      2,
+    ),
+  );
+  log(`saved ${file}.md and .json`);
+} finally {
+  for (const r of running) {
+    try {
+      r.child.kill("SIGTERM");
+    } catch { /* already gone */ }
+  }
+  await Promise.allSettled(running.map((r) => r.child.status));
+}
