@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Runs the Deno test suite on Node or Bun:
+#
+#   bash tests/_node/run.sh node|bun [tests/some_test.ts|tests/folder ...]
+#
+# Installs package.json's devDependencies when node_modules is missing or older than
+# package-lock.json, bundles the test files (build.mjs) into dist/tests/, then runs the
+# bundles with `node --test` (one file at a time) or `bun test`. Exits non-zero on any
+# failure. Environment: TEST_TIMEOUT_MS (default 120000) caps each test.
+set -euo pipefail
+
+runtime="${1:-}"
+case "$runtime" in
+  node | bun) shift ;;
+  *)
+    echo "usage: $0 node|bun [test file or folder under tests/ ...]" >&2
+    exit 2
+    ;;
+esac
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+timeout_ms="${TEST_TIMEOUT_MS:-120000}"
+
+# The npm devDependencies (esbuild, deno-std, bun), installed exactly as package-lock.json says.
+stamp=node_modules/.hyperwire-package-lock.json
+if ! cmp -s package-lock.json "$stamp" || [ ! -x node_modules/.bin/esbuild ]; then
+  npm ci --no-audit --no-fund --loglevel=error >&2
+  cp package-lock.json "$stamp"
+fi
+
+node tests/_node/build.mjs "$@"
+
+mapfile -t bundles < <(
+  if [ "$#" -eq 0 ]; then
+    find dist/tests -name '*_test.mjs' | sort
+  else
+    for p in "$@"; do
+      p="${p%/}"
+      p="dist/${p%.*}"
+      if [ -d "$p" ]; then find "$p" -name '*_test.mjs'; else echo "$p.mjs"; fi
+    done | sort -u
+  fi
+)
+if [ "${#bundles[@]}" -eq 0 ]; then
+  echo "run.sh: no test bundles" >&2
+  exit 1
+fi
+
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+start=$(date +%s.%N)
+status=0
+if [ "$runtime" = node ]; then
+  echo "node $(node --version): ${#bundles[@]} test files"
+  # One file at a time (each in its own process); --test-force-exit so a handle left open
+  # cannot hang the run (Deno's sanitizers report those); a hung test fails after the timeout.
+  node --enable-source-maps --test --test-concurrency=1 --test-force-exit \
+    --test-timeout="$timeout_ms" --test-reporter=spec "${bundles[@]}" 2>&1 | tee "$log" ||
+    status=$?
+  count() { sed -n "s/^ℹ $1 \([0-9]*\)$/\1/p" "$log" | tail -1; }
+  passed=$(count pass) failed=$(count fail) skipped=$(count skipped)
+else
+  bun=node_modules/.bin/bun
+  echo "bun $("$bun" --version): ${#bundles[@]} test files"
+  # bun test wants explicit paths to start with ./ (or /).
+  "$bun" test --timeout="$timeout_ms" "${bundles[@]/#/./}" 2>&1 | tee "$log" || status=$?
+  count() { sed -n "s/^ *\([0-9]*\) $1$/\1/p" "$log" | tail -1; }
+  passed=$(count pass) failed=$(count fail) skipped=$(count skip)
+fi
+end=$(date +%s.%N)
+printf '%s: the run took %.1f s (exit %d)\n' "$runtime" "$(awk "BEGIN { print $end - $start }")" \
+  "$status"
+if [ -z "$passed" ]; then
+  echo "$runtime: no test summary found" >&2
+  [ "$status" -ne 0 ] || status=1
+else
+  # The plain closing line: N passed, N failed, N skipped.
+  echo "$runtime: ${passed} passed, ${failed:-0} failed, ${skipped:-0} skipped"
+fi
+exit "$status"
