@@ -9,6 +9,7 @@ const ASCII = /^[^\u0080-\uffff]*$/;
  *
  * @param text The text, with no character above U+00FF.
  * @returns The bytes.
+ * @throws {TypeError} When a character is above U+00FF.
  *
  * @example
  * ```ts
@@ -20,7 +21,12 @@ const ASCII = /^[^\u0080-\uffff]*$/;
 export function encodeLatin1(text: string): Uint8Array {
   if (ASCII.test(text)) return encoder.encode(text);
   const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // Storing a larger code would keep its low byte: U+010D U+010A would become CR LF.
+    if (c > 0xff) throw new TypeError(`character U+${c.toString(16)} is not a byte`);
+    out[i] = c;
+  }
   return out;
 }
 
