@@ -2,6 +2,7 @@ import { STATUS_TEXT } from "@std/http/status";
 
 const encoder = new TextEncoder();
 const ASCII = /^[^\u0080-\uffff]*$/;
+const REASON = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /**
  * Encodes a head's text one character to one byte: header values are byte strings
@@ -70,6 +71,8 @@ function fieldLines(headers: Headers, skip?: Set<string>): string {
  * @param extra Field lines to add (e.g. framing fields), each ending in CRLF.
  * @param skip Field names of `headers` to leave out.
  * @returns The head, ready for {@linkcode encodeLatin1}.
+ * @throws {TypeError} When the status is not three digits or the reason phrase has a CR, LF
+ * or other control character.
  *
  * @example
  * ```ts
@@ -85,6 +88,10 @@ export function responseHead(
   extra = "",
   skip?: Set<string>,
 ): string {
+  if (!Number.isInteger(status) || status < 100 || status > 999) {
+    throw new TypeError(`invalid status ${status}`);
+  }
+  if (!REASON.test(statusText)) throw new TypeError("invalid characters in the reason phrase");
   const reason = statusText || reasonPhrase(status);
   return `HTTP/1.1 ${status} ${reason}\r\n${fieldLines(headers, skip)}${extra}\r\n`;
 }
