@@ -3,6 +3,8 @@ import { STATUS_TEXT } from "@std/http/status";
 const encoder = new TextEncoder();
 const ASCII = /^[^\u0080-\uffff]*$/;
 const REASON = /^[\t\x20-\x7e\x80-\xff]*$/;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const TARGET = /^[\x21-\x7e]+$/;
 
 /**
  * Encodes a head's text one character to one byte: header values are byte strings
@@ -105,6 +107,8 @@ export function responseHead(
  * @param extra Field lines to add, each ending in CRLF.
  * @param skip Field names of `headers` to leave out.
  * @returns The head, ready for {@linkcode encodeLatin1}.
+ * @throws {TypeError} When the method is not a token or the target is empty or has a space
+ * or control character.
  *
  * @example
  * ```ts
@@ -120,5 +124,7 @@ export function requestHead(
   extra = "",
   skip?: Set<string>,
 ): string {
+  if (!TOKEN.test(method)) throw new TypeError(`invalid method ${JSON.stringify(method)}`);
+  if (!TARGET.test(target)) throw new TypeError(`invalid request target ${JSON.stringify(target)}`);
   return `${method} ${target} HTTP/1.1\r\n${fieldLines(headers, skip)}${extra}\r\n`;
 }
