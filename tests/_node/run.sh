@@ -22,11 +22,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 timeout_ms="${TEST_TIMEOUT_MS:-120000}"
 
-# The npm devDependencies (esbuild, deno-std, bun), installed exactly as package-lock.json says.
-stamp=node_modules/.hyperwire-package-lock.json
-if ! cmp -s package-lock.json "$stamp" || [ ! -x node_modules/.bin/esbuild ]; then
+# The npm devDependencies (esbuild, deno-std, bun), installed exactly as package-lock.json
+# says, unless `npm ci` / `npm install` already did since package-lock.json last changed.
+if [ ! -x node_modules/.bin/esbuild ] || [ package-lock.json -nt node_modules/.package-lock.json ]
+then
   npm ci --no-audit --no-fund --loglevel=error >&2
-  cp package-lock.json "$stamp"
 fi
 
 node tests/_node/build.mjs "$@"
