@@ -77,18 +77,14 @@ Deno.test("responseHead writes each Set-Cookie as its own field line", () => {
   headers.append("x-list", "1");
   headers.append("x-list", "2");
   const head = responseHead(200, "", headers);
-  assertEquals(
-    head,
-    "HTTP/1.1 200 OK\r\nset-cookie: a=1; Path=/\r\nset-cookie: b=2, c=3\r\nx-list: 1, 2\r\n\r\n",
-  );
-  assertEquals(parseResponseHead(encodeLatin1(head)).fields, [
-    "set-cookie",
-    "a=1; Path=/",
-    "set-cookie",
-    "b=2, c=3",
-    "x-list",
-    "1, 2",
-  ]);
+  assertEquals(head.startsWith("HTTP/1.1 200 OK\r\n"), true);
+  assertEquals(head.endsWith("\r\n\r\n"), true);
+  // Bun lists Headers in another order than Deno and Node; the lines are what matter.
+  const lines = head.split("\r\n").slice(1, -2).sort();
+  assertEquals(lines, ["set-cookie: a=1; Path=/", "set-cookie: b=2, c=3", "x-list: 1, 2"]);
+  const fields = parseResponseHead(encodeLatin1(head)).fields;
+  const cookies = fields.filter((_, i) => i % 2 === 1 && fields[i - 1] === "set-cookie");
+  assertEquals(cookies, ["a=1; Path=/", "b=2, c=3"]);
 });
 
 Deno.test("responseHead refuses a reason phrase or status that would break the status line", () => {
