@@ -159,6 +159,7 @@ await esbuild.build({
   inject: [SHIM],
   external: ["node:*", "bun:*", "bun"],
   sourcemap: "inline",
+  sourcesContent: false,
   plugins: [denoImports(), sourceImportMeta()],
   logLevel: "warning",
 });
