@@ -123,7 +123,10 @@ export class HpackEncoder {
   #updatePending: boolean;
   /** The lowest table size in effect since the last block (for the first update). */
   #lowest: number;
-  #buf = new Uint8Array(1024);
+  /** Where the block being encoded is written: the shared pool, or a bigger array. */
+  #buf: Uint8Array = EMPTY;
+  /** Where the block being encoded starts in `#buf`. */
+  #start = 0;
   #pos = 0;
 
   /**
@@ -177,13 +180,24 @@ export class HpackEncoder {
    *
    * @param headers The fields, in order, as [name, value] pairs: names lowercase,
    *   both ByteStrings.
-   * @returns The header block (a fresh array the caller may keep).
+   * @returns The header block. The caller may keep it: no later call writes to it. It
+   *   may be a view into a larger shared buffer (small blocks are carved out of a pool,
+   *   as Node's `Buffer` does, since allocating a small typed array costs more than
+   *   encoding a warm header list); use its `byteOffset` and `byteLength` if you reach
+   *   for its `buffer`.
    */
   encode(headers: Iterable<readonly [string, string]>): Uint8Array {
-    this.#pos = 0;
+    if (pool.length - poolUsed < 256) newPool();
+    this.#buf = pool;
+    this.#start = this.#pos = poolUsed;
     if (this.#updatePending) this.#writeSizeUpdates();
     for (const field of headers) this.#field(field[0], field[1]);
-    return this.#buf.slice(0, this.#pos);
+    const buf = this.#buf;
+    const start = this.#start;
+    const end = this.#pos;
+    this.#buf = EMPTY;
+    if (buf === pool) poolUsed = end;
+    return buf.subarray(start, end);
   }
 
   #writeSizeUpdates(): void {
@@ -313,12 +327,31 @@ export class HpackEncoder {
   }
 
   #ensure(extra: number): void {
-    const need = this.#pos + extra;
-    if (need <= this.#buf.length) return;
-    const grown = new Uint8Array(Math.max(need, this.#buf.length * 2));
-    grown.set(this.#buf.subarray(0, this.#pos));
+    if (this.#pos + extra <= this.#buf.length) return;
+    // Move the block so far to the start of a new pool (or of a bigger array, when the
+    // block outgrows a pool) and carry on there.
+    const length = this.#pos - this.#start;
+    const need = length + extra;
+    const grown = need <= POOL_SIZE / 2 ? newPool() : new Uint8Array(Math.max(need, 2 * length));
+    grown.set(this.#buf.subarray(this.#start, this.#pos));
     this.#buf = grown;
+    this.#start = 0;
+    this.#pos = length;
   }
+}
+
+/** The size of the shared output pools. */
+const POOL_SIZE = 16384;
+const EMPTY = new Uint8Array(0);
+/** The pool blocks are carved from; `poolUsed` octets of it are handed out. */
+let pool: Uint8Array = EMPTY;
+let poolUsed = 0;
+
+/** Starts a new pool (the old one lives on as long as blocks carved from it do). */
+function newPool(): Uint8Array {
+  pool = new Uint8Array(POOL_SIZE);
+  poolUsed = 0;
+  return pool;
 }
 
 const UTF8 = new TextEncoder();
