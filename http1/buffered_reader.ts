@@ -64,11 +64,14 @@ export class BufferedReader {
    */
   async readHead(maxSize: number): Promise<Uint8Array | null> {
     let scanned = 0;
+    let skipped = 0; // empty lines before the head count toward its size
     while (true) {
       const buf = this.#buf;
       let start = 0;
       while (start + 1 < buf.byteLength && buf[start] === 13 && buf[start + 1] === 10) start += 2;
       if (start > 0) {
+        skipped += start;
+        if (skipped > maxSize) throw new HeadTooLargeError(maxSize);
         this.#buf = buf.subarray(start);
         scanned = 0;
         continue;

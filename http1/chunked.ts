@@ -16,6 +16,21 @@ const HEX = /^[0-9a-fA-F]{1,13}$/;
 // chunk-ext: BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ], loosely: no CTLs.
 const CHUNK_EXT = /^[\t\x20-\x7e\x80-\xff]*$/;
 
+const FORBIDDEN_TRAILERS = new Set([
+  "content-length",
+  "transfer-encoding",
+  "host",
+  "te",
+  "trailer",
+  "content-encoding",
+  "content-type",
+  "content-range",
+  "authorization",
+  "proxy-authorization",
+  "set-cookie",
+  "cookie",
+]);
+
 type State = "size" | "data" | "data-crlf" | "trailers" | "done";
 
 /**
@@ -137,7 +152,14 @@ export class ChunkedDecoder {
       throw error;
     }
     if (section === null) throw new UnexpectedEofError("trailers");
-    this.trailers = parseTrailerSection(section, this.limits);
+    const fields = parseTrailerSection(section, this.limits);
+    // Fields that frame, route or authenticate a message must not come as trailers
+    // (RFC 9110 section 6.5.1): drop them rather than let a caller merge them.
+    this.trailers = [];
+    for (let i = 0; i < fields.length; i += 2) {
+      if (FORBIDDEN_TRAILERS.has(fields[i])) continue;
+      this.trailers.push(fields[i], fields[i + 1]);
+    }
   }
 }
 

@@ -68,6 +68,8 @@ const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const TARGET = /^[\x21-\x7e]+$/;
 const VERSION = /^HTTP\/(\d)\.(\d)$/;
 const DIGITS = /^\d+$/;
+// uri-host [ ":" port ] (RFC 9110 section 7.2): an IP literal or a reg-name / IPv4 address.
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::\d*)?$/;
 
 const asciiDecoder = new TextDecoder();
 
@@ -255,6 +257,7 @@ export function parseRequestHead(head: Uint8Array, limits: ParseLimits = {}): Pa
   }
   if (hosts > 1) throw new HttpParseError(400, "more than one Host field");
   if (hosts === 0 && minor >= 1) throw new HttpParseError(400, "no Host field");
+  if (hosts === 1 && !HOST.test(host)) throw new HttpParseError(400, "invalid Host field");
   // RFC 9110 section 7.8: a server ignores Upgrade in an HTTP/1.0 request.
   if (upgrade !== null && (minor === 0 || !listValues(fields, "connection").includes("upgrade"))) {
     upgrade = null;

@@ -245,3 +245,13 @@ Deno.test("chunks from encodeChunk and encodeLastChunk round-trip through the de
     assertEquals((await rest(reader)).byteLength, 0);
   }
 });
+
+Deno.test("the chunked decoder drops trailers that must not be trailers", async () => {
+  const decoder = new ChunkedDecoder(
+    await readerOf([
+      "1\r\nx\r\n0\r\nContent-Length: 99\r\nX-Ok: 1\r\nHost: evil\r\nTransfer-Encoding: gzip\r\n\r\n",
+    ]),
+  );
+  while ((await decoder.read()) !== null) { /* drain */ }
+  assertEquals(decoder.trailers, ["x-ok", "1"]);
+});

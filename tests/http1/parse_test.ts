@@ -692,3 +692,19 @@ Deno.test("HttpParseError carries its status and a message and is an Error", () 
   assertEquals(error.status, 400);
   assertEquals(error.message.length > 0, true);
 });
+
+Deno.test("parseRequestHead rejects a Host value that is not a host and port with 400", () => {
+  for (const host of ["a b", "a/b", "a@b", "[::1"]) {
+    const error = assertThrows(
+      () => parseRequestHead(new TextEncoder().encode(`GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`)),
+      HttpParseError,
+    );
+    assertEquals(error.status, 400, host);
+  }
+  for (const host of ["example.com", "example.com:8080", "127.0.0.1:1", "[::1]:80", ""]) {
+    const parsed = parseRequestHead(
+      new TextEncoder().encode(`GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`),
+    );
+    assertEquals(parsed.host, host);
+  }
+});
