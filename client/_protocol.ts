@@ -48,6 +48,11 @@ export interface ProtocolConnection {
   request(request: ProtocolRequest): Promise<ProtocolResponse>;
   /** Closes the connection at once; in-flight requests fail. */
   close(): void;
+  /**
+   * Optional: resolves once a closed connection has let go of its socket (its pending
+   * reads have settled), so that `Transport.close()` can wait for it.
+   */
+  readonly finished?: Promise<void>;
 }
 
 /**
