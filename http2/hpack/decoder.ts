@@ -55,6 +55,7 @@ export interface HpackDecoderOptions {
  *
  * @example Decoding the first request of RFC 7541 Appendix C.3
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { HpackDecoder } from "./decoder.ts";
  *
  * const decoder = new HpackDecoder({ maxHeaderListSize: 16384 });
@@ -62,9 +63,12 @@ export interface HpackDecoderOptions {
  *   "828684410f7777772e6578616d706c652e636f6d".match(/../g)!,
  *   (h) => parseInt(h, 16),
  * );
- * const headers = decoder.decode(block);
- * // [[":method", "GET"], [":scheme", "http"], [":path", "/"],
- * //  [":authority", "www.example.com"]]
+ * assertEquals(decoder.decode(block), [
+ *   [":method", "GET"],
+ *   [":scheme", "http"],
+ *   [":path", "/"],
+ *   [":authority", "www.example.com"],
+ * ]);
  * ```
  */
 export class HpackDecoder {

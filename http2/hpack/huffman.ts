@@ -176,9 +176,14 @@ let scratch = new Uint8Array(1024);
  */
 export function decodeToLatin1(src: Uint8Array, start: number, end: number): string {
   const max = Math.floor(((end - start) * 8) / 5);
-  if (scratch.length < max) scratch = new Uint8Array(Math.max(max, scratch.length * 2));
-  const n = decodeInto(src, start, end, scratch, 0);
-  return latin1Decode(scratch, 0, n);
+  let out = scratch;
+  if (out.length < max) {
+    // Keep a shared scratch of up to 64 KiB; a bigger string gets its own buffer.
+    out = new Uint8Array(Math.max(max, Math.min(out.length * 2, 65536)));
+    if (out.length <= 65536) scratch = out;
+  }
+  const n = decodeInto(src, start, end, out, 0);
+  return latin1Decode(out, 0, n);
 }
 
 /**
@@ -186,13 +191,14 @@ export function decodeToLatin1(src: Uint8Array, start: number, end: number): str
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { decode } from "./huffman.ts";
  *
  * // "www.example.com", from RFC 7541 C.4.1
  * const bytes = new Uint8Array([
  *   0xf1, 0xe3, 0xc2, 0xe5, 0xf2, 0x3a, 0x6b, 0xa0, 0xab, 0x90, 0xf4, 0xff,
  * ]);
- * new TextDecoder().decode(decode(bytes)); // "www.example.com"
+ * assertEquals(new TextDecoder().decode(decode(bytes)), "www.example.com");
  * ```
  *
  * @param data The encoded octets (the string's payload, without its length prefix).
@@ -213,9 +219,10 @@ export function decode(data: Uint8Array): Uint8Array {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { encodedLength } from "./huffman.ts";
  *
- * encodedLength(new TextEncoder().encode("no-cache")); // 6
+ * assertEquals(encodedLength(new TextEncoder().encode("no-cache")), 6);
  * ```
  *
  * @param data The octets to measure.
@@ -286,9 +293,11 @@ export function encodeLatin1Into(str: string, out: Uint8Array, pos: number): num
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { encode } from "./huffman.ts";
  *
- * encode(new TextEncoder().encode("no-cache")); // a8 eb 10 64 9c bf
+ * const wire = encode(new TextEncoder().encode("no-cache"));
+ * assertEquals(wire, new Uint8Array([0xa8, 0xeb, 0x10, 0x64, 0x9c, 0xbf]));
  * ```
  *
  * @param data The octets to encode.

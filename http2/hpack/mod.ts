@@ -16,20 +16,21 @@
  *
  * @example A request, its block, and the list back
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { HpackDecoder, HpackEncoder } from "./mod.ts";
  *
  * const encoder = new HpackEncoder();
  * const decoder = new HpackDecoder({ maxHeaderListSize: 16384 });
  *
- * const block = encoder.encode([
+ * const request: [string, string][] = [
  *   [":method", "GET"],
  *   [":scheme", "https"],
  *   [":authority", "example.com"],
  *   [":path", "/index.html"],
  *   ["accept", "text/html"],
- * ]);
- * const headers = decoder.decode(block);
- * // [[":method", "GET"], [":scheme", "https"], [":authority", "example.com"], ...]
+ * ];
+ * const block = encoder.encode(request);
+ * assertEquals(decoder.decode(block), request);
  *
  * // When the peer's SETTINGS_HEADER_TABLE_SIZE arrives:
  * encoder.setMaxTableSize(1024); // the next block starts with a size update

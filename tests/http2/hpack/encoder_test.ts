@@ -49,6 +49,29 @@ Deno.test("encoder returns a fresh array for each block", () => {
   assertEquals(toHex(second), "83");
 });
 
+Deno.test("encoder blocks stay intact while later blocks fill and replace the shared pool", () => {
+  // Blocks are views into a shared 16 KiB pool. Keep 2000 of them, of 10 to 3000
+  // octets (so several pools, and blocks that outgrow the pool's end mid-encode and
+  // move to a new one), and check each when made and again at the end.
+  const pairs = [
+    [new HpackEncoder(), new HpackDecoder({ maxHeaderListSize: 1 << 20 })],
+    [new HpackEncoder({ huffman: false }), new HpackDecoder({ maxHeaderListSize: 1 << 20 })],
+  ] as const;
+  const kept: [Uint8Array, string][] = [];
+  for (let i = 0; i < 2000; i++) {
+    const [encoder, decoder] = pairs[i % 2];
+    const value = `${i}:`.padEnd(10 + (i * 37) % 3000, "z");
+    const fields: Fields = [["x-n", value], ["x-m", value.slice(0, 20)]];
+    const block = encoder.encode(fields);
+    assertEquals(decoder.decode(block), fields);
+    // The caller may write into its block: nothing another block holds may change.
+    if (i % 3 === 0) block.fill(0xaa);
+    kept.push([block, toHex(block)]);
+  }
+  for (const [block, hexBefore] of kept) assertEquals(toHex(block), hexBefore);
+  assert(new Set(kept.map(([b]) => b.buffer)).size >= 10);
+});
+
 Deno.test("encoder accepts a Headers object as its iterable", () => {
   const encoder = new HpackEncoder();
   const decoder = new HpackDecoder();
