@@ -4,6 +4,18 @@ import { BufferedReader } from "../http1/buffered_reader.ts";
 import { type H1ConnState, serveHttp1 } from "./_h1_connection.ts";
 import { type Deadline, Deadlines } from "./_deadlines.ts";
 import type { StreamHandler } from "./stream_handler.ts";
+import { HTTP2Settings } from "../http2/settings.ts";
+import {
+  type Http2ServerConnection,
+  type Http2ServerOptions,
+  serveHttp2,
+} from "../http2/server_connection.ts";
+
+/** The HTTP/2 attack limits and timeouts a server can tune (see `Http2ServerOptions`). */
+export type Http2Limits = Omit<
+  Http2ServerOptions,
+  "settings" | "signal" | "prefaceRead" | "onError"
+>;
 
 /** Options of `listen` and `serve`: where to listen, TLS, limits and timeouts. */
 export interface ServerOptions {
@@ -31,6 +43,18 @@ export interface ServerOptions {
   onListen?: (addr: Addr) => void;
   /** Serve connections from this listener instead of binding one (e.g. a unix socket listener). */
   listener?: Listener;
+  /**
+   * HTTP/2 settings: flow-control windows, `maxConcurrentStreams` (default 100), frame and
+   * header limits. Default `new HTTP2Settings()` (the protocol's 65 535-byte windows).
+   */
+  http2Settings?: HTTP2Settings;
+  /** HTTP/2 attack limits and timeouts (Rapid Reset, CONTINUATION and control-frame floods, idle and preface timeouts). */
+  http2Limits?: Http2Limits;
+  /**
+   * Whether to speak HTTP/2: by ALPN over TLS, and on cleartext when a connection starts
+   * with the prior-knowledge preface. Default `true`.
+   */
+  http2?: boolean;
 }
 
 const PREFACE = "PRI * HTTP/2.0\r\n";
@@ -47,6 +71,7 @@ export interface ServerResource {
 interface Tracked {
   conn: Conn;
   h1: H1ConnState;
+  h2: Http2ServerConnection | null;
 }
 
 /**
@@ -128,12 +153,13 @@ export class Server implements AsyncDisposable {
 
   /** The one place a connection is handed to HTTP/1.1 or HTTP/2. */
   async #serveConn(conn: Conn): Promise<void> {
-    const tracked: Tracked = { conn, h1: { idle: true, current: null } };
+    const tracked: Tracked = { conn, h1: { idle: true, current: null }, h2: null };
     this.#conns.set(conn, tracked);
     const reader = new BufferedReader(conn);
     const options = this.#options;
     try {
-      if (conn.alpnProtocol !== "h2") {
+      let h2 = conn.alpnProtocol === "h2";
+      if (!h2 && options.http2 !== false) {
         // Sniff for the HTTP/2 prior-knowledge preface before choosing HTTP/1.1.
         const sniff: Deadline = { at: 0, expire: () => conn.close() };
         this.#deadlines.arm(sniff, options.headTimeout ?? 30_000);
@@ -144,6 +170,17 @@ export class Server implements AsyncDisposable {
         } finally {
           this.#deadlines.disarm(sniff);
         }
+        h2 = reader.buffered >= PREFACE.length && startsLikePreface(reader.peek());
+      }
+      if (h2) {
+        tracked.h2 = serveHttp2(conn, this.#handler, {
+          ...options.http2Limits,
+          settings: options.http2Settings ?? new HTTP2Settings(),
+          prefaceRead: reader.takeBuffered(),
+          onError: (error) => this.#report(error),
+        });
+        if (this.#closing) tracked.h2.shutdown();
+        return await tracked.h2.closed;
       }
       await serveHttp1(conn, reader, this.#handler, {
         maxHeadSize: options.maxHeadSize ?? 64 * 1024,
@@ -190,7 +227,10 @@ export class Server implements AsyncDisposable {
     if (!this.#closing) {
       this.#closing = true;
       this.#listener.close();
-      for (const { conn, h1 } of this.#conns.values()) if (h1.idle) conn.close();
+      for (const { conn, h1, h2 } of this.#conns.values()) {
+        if (h2) h2.shutdown();
+        else if (h1.idle) conn.close();
+      }
       for (const resource of this.#resources) {
         Promise.resolve(resource.close()).catch((error) => this.#report(error));
       }
@@ -203,8 +243,9 @@ export class Server implements AsyncDisposable {
   async forceClose(): Promise<void> {
     this.#closing = true;
     this.#listener.close();
-    for (const { conn, h1 } of this.#conns.values()) {
+    for (const { conn, h1, h2 } of this.#conns.values()) {
       h1.current?.controller.abort(new Error("server closed"));
+      h2?.forceClose();
       conn.close();
     }
     for (const resource of this.#resources) resource.forceClose();
@@ -236,8 +277,9 @@ export async function bindListener(
   options: ServerOptions,
 ): Promise<Listener> {
   if (options.listener) return options.listener;
+  const alpn = options.http2 === false ? ["http/1.1"] : ["h2", "http/1.1"];
   const tls = options.tls
-    ? { ...options.tls, alpnProtocols: options.tls.alpnProtocols ?? ["http/1.1"] }
+    ? { ...options.tls, alpnProtocols: options.tls.alpnProtocols ?? alpn }
     : undefined;
   const attempts = options.listenAny && port !== 0 ? 100 : 1;
   for (let i = 0;; i++) {
