@@ -4,6 +4,7 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { HpackDecoder } from "../../../http2/hpack/decoder.ts";
 import { HpackError } from "../../../http2/hpack/errors.ts";
+import { encode as huffmanEncode } from "../../../http2/hpack/huffman.ts";
 import { dynamicEntries, hex } from "./_helpers.ts";
 
 function compressionError(fn: () => unknown, message: string): void {
@@ -306,6 +307,21 @@ Deno.test("decoder decodes values longer than one conversion chunk", () => {
   const block = Uint8Array.from([0x00, 0x01, 0x61, ...rawString(value)]);
   const [[, got]] = decoder.decode(block);
   assert(got === value);
+});
+
+Deno.test("decoder decodes a Huffman value larger than its 64 KiB shared scratch", () => {
+  const value = "abc".repeat(60000); // 180000 octets, 5-bit codes: 112500 octets coded
+  const wire = huffmanEncode(Uint8Array.from(value, (c) => c.charCodeAt(0)));
+  const block = Uint8Array.from([0x00, 0x01, 0x61, ...integer(0x80, 7, wire.length), ...wire]);
+  const decoder = new HpackDecoder({ maxHeaderListSize: 1 << 20 });
+  const [[, got]] = decoder.decode(block);
+  assert(got === value);
+  // And a small one right after still decodes through the shared scratch.
+  const small = huffmanEncode(Uint8Array.from("hello", (c) => c.charCodeAt(0)));
+  assertEquals(
+    decoder.decode(Uint8Array.from([0x00, 0x01, 0x61, 0x80 | small.length, ...small])),
+    [["a", "hello"]],
+  );
 });
 
 Deno.test("decoder constructor refuses negative or fractional limits", () => {
