@@ -1,0 +1,102 @@
+// Response body decoding as fetch does it: gzip, deflate (zlib or raw), and brotli where the
+// runtime's DecompressionStream has it.
+
+let brotli: string | null | undefined;
+
+/** The DecompressionStream format name for brotli on this runtime, or `null`. */
+function brotliFormat(): string | null {
+  if (brotli !== undefined) return brotli;
+  brotli = null;
+  for (const name of ["br", "brotli"]) {
+    try {
+      new DecompressionStream(name as CompressionFormat);
+      brotli = name;
+      break;
+    } catch {
+      // not this name
+    }
+  }
+  return brotli;
+}
+
+/** The `accept-encoding` value the client sends: what it can decode here. */
+export function acceptEncoding(): string {
+  return brotliFormat() === null ? "gzip, deflate" : "gzip, deflate, br";
+}
+
+/** A DecompressionStream typed as bytes in, bytes out. */
+function decompressor(format: string): ReadableWritablePair<Uint8Array, Uint8Array> {
+  return new DecompressionStream(format as CompressionFormat) as unknown as ReadableWritablePair<
+    Uint8Array,
+    Uint8Array
+  >;
+}
+
+/** Whether the first bytes of a deflate body are a zlib header (RFC 1950) rather than raw deflate. */
+function isZlib(b: Uint8Array): boolean {
+  if (b.byteLength < 2) return true;
+  return (b[0] & 0x0f) === 8 && (b[0] >> 4) <= 7 && ((b[0] << 8) | b[1]) % 31 === 0;
+}
+
+/** Inflates an HTTP `deflate` body, which servers send zlib-wrapped (correct) or raw (common). */
+function inflate(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const source = body.getReader();
+  let out: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (out === null) {
+        const first = await source.read();
+        if (first.done) {
+          controller.close();
+          return;
+        }
+        const head = first.value;
+        const rest = new ReadableStream<Uint8Array>({
+          start(c) {
+            c.enqueue(head);
+          },
+          async pull(c) {
+            const r = await source.read();
+            if (r.done) c.close();
+            else c.enqueue(r.value);
+          },
+          cancel(reason) {
+            return source.cancel(reason);
+          },
+        }, { highWaterMark: 0 });
+        const format = isZlib(head) ? "deflate" : "deflate-raw";
+        out = rest.pipeThrough(decompressor(format)).getReader();
+      }
+      const r = await out.read();
+      if (r.done) controller.close();
+      else controller.enqueue(r.value);
+    },
+    cancel(reason) {
+      return out ? out.cancel(reason) : source.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}
+
+/**
+ * Decodes a body sent with `content-encoding: encoding` (codings listed in the order they
+ * were applied). Returns `null` when a coding is unknown here; the body is then left as it is.
+ */
+export function decodeBody(
+  body: ReadableStream<Uint8Array>,
+  encoding: string,
+): ReadableStream<Uint8Array> | null {
+  const codings = encoding.split(",").map((c) => c.trim().toLowerCase()).filter((c) => c !== "");
+  const steps: string[] = [];
+  for (const coding of codings) {
+    if (coding === "identity") continue;
+    if (coding === "gzip" || coding === "x-gzip") steps.push("gzip");
+    else if (coding === "deflate") steps.push("deflate");
+    else if (coding === "br" && brotliFormat() !== null) steps.push(brotliFormat()!);
+    else return null;
+  }
+  let out = body;
+  for (let i = steps.length - 1; i >= 0; i--) {
+    out = steps[i] === "deflate" ? inflate(out) : out.pipeThrough(decompressor(steps[i]));
+  }
+  return out;
+}

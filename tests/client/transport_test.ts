@@ -1,0 +1,221 @@
+import { assert, assertEquals, assertRejects } from "@std/assert";
+import { Transport, type TransportRequest } from "../../client/transport.ts";
+import { ConnectionClosedError, ConnectTimeoutError } from "../../client/errors.ts";
+import { CA, CERT, KEY } from "../_fixtures.ts";
+import { countingServe, delay, rawServer, readHead, readRequest } from "./_helpers.ts";
+
+function get(url: string, init: Partial<TransportRequest> = {}): TransportRequest {
+  return { method: "GET", url: new URL(url), headers: new Headers(), body: null, ...init };
+}
+
+async function text(res: { body: ReadableStream<Uint8Array> | null }): Promise<string> {
+  return await new Response(res.body).text();
+}
+
+Deno.test("transport: sequential requests reuse one keep-alive connection", async () => {
+  await using server = await countingServe((req) => new Response(new URL(req.url).pathname));
+  await using transport = new Transport();
+  for (let i = 0; i < 5; i++) {
+    assertEquals(await text(await transport.request(get(`${server.origin}/${i}`))), `/${i}`);
+  }
+  assertEquals(server.connections, 1);
+  assertEquals(transport.stats(), { connections: 1, idle: 1, connecting: 0, waiting: 0 });
+});
+
+Deno.test("transport: a burst opens a connection per request, and the next burst reuses them", async () => {
+  await using server = await countingServe(async () => {
+    await delay(10);
+    return new Response("ok");
+  });
+  await using transport = new Transport();
+  for (let burst = 0; burst < 3; burst++) {
+    const responses = await Promise.all(
+      Array.from({ length: 4 }, () => transport.request(get(server.origin))),
+    );
+    await Promise.all(responses.map(text));
+  }
+  assertEquals(server.connections, 4);
+});
+
+Deno.test("transport: maxConnsPerHost caps the connections and queues the other requests", async () => {
+  let active = 0;
+  let peak = 0;
+  await using server = await countingServe(async () => {
+    peak = Math.max(peak, ++active);
+    await delay(15);
+    active--;
+    return new Response("ok");
+  });
+  await using transport = new Transport({ maxConnsPerHost: 2 });
+  const all = Array.from({ length: 6 }, async () => {
+    const res = await transport.request(get(server.origin));
+    return await text(res);
+  });
+  await delay(5);
+  assertEquals(transport.stats().waiting, 4);
+  assertEquals(await Promise.all(all), Array(6).fill("ok"));
+  assertEquals(peak, 2);
+  assertEquals(server.connections, 2);
+});
+
+Deno.test("transport: maxIdlePerHost closes connections beyond it as they become idle", async () => {
+  await using server = await countingServe(async () => {
+    await delay(10);
+    return new Response("ok");
+  });
+  await using transport = new Transport({ maxIdlePerHost: 1 });
+  const responses = await Promise.all(
+    Array.from({ length: 3 }, () => transport.request(get(server.origin))),
+  );
+  await Promise.all(responses.map(text));
+  assertEquals(transport.stats().connections, 1);
+  assertEquals(transport.stats().idle, 1);
+});
+
+Deno.test("transport: idle connections close after idleTimeout", async () => {
+  await using server = await countingServe(() => new Response("ok"));
+  await using transport = new Transport({ idleTimeout: 40 });
+  await text(await transport.request(get(server.origin)));
+  assertEquals(transport.stats().idle, 1);
+  await delay(150);
+  assertEquals(transport.stats().connections, 0);
+  await text(await transport.request(get(server.origin)));
+  assertEquals(server.connections, 2);
+});
+
+/** Answers the first request on the first connection, then reads the next one and drops it. */
+async function flakyServer() {
+  return await rawServer(async ({ reader, index, send }) => {
+    if (index === 1) {
+      await readRequest(reader);
+      await send("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfirst");
+      await readHead(reader); // the reused connection's request: never answered
+      return;
+    }
+    const head = (await readHead(reader))!;
+    if (head.includes("expect: 100-continue")) await send("HTTP/1.1 100 Continue\r\n\r\n");
+    await send("HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: close\r\n\r\nretry");
+  });
+}
+
+Deno.test("transport: a GET on a reused connection the server dropped is retried on a fresh one", async () => {
+  await using server = await flakyServer();
+  await using transport = new Transport();
+  assertEquals(await text(await transport.request(get(server.origin))), "first");
+  assertEquals(await text(await transport.request(get(server.origin))), "retry");
+  assertEquals(server.accepted, 2);
+});
+
+Deno.test("transport: a POST with a body already sent is not retried after the connection drops", async () => {
+  await using server = await flakyServer();
+  await using transport = new Transport();
+  await text(await transport.request(get(server.origin)));
+  const post = get(server.origin, { method: "POST", body: new TextEncoder().encode("once") });
+  const error = await assertRejects(() => transport.request(post), ConnectionClosedError);
+  assertEquals(error.reused, true);
+  assertEquals(server.accepted, 1);
+});
+
+Deno.test("transport: a POST whose streamed body was not read yet is retried", async () => {
+  await using server = await flakyServer();
+  await using transport = new Transport({ expectContinueTimeout: 5_000 });
+  await text(await transport.request(get(server.origin)));
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(new TextEncoder().encode("upload"));
+      c.close();
+    },
+  });
+  const res = await transport.request(get(server.origin, {
+    method: "POST",
+    headers: new Headers({ expect: "100-continue" }),
+    body,
+  }));
+  assertEquals(await text(res), "retry");
+  assertEquals(server.accepted, 2);
+});
+
+Deno.test("transport: a TLS handshake that never finishes fails with ConnectTimeoutError", async () => {
+  await using silent = await rawServer(({ closed }) => closed);
+  await using transport = new Transport({ connectTimeout: 80 });
+  const url = `https://127.0.0.1:${silent.port}/`;
+  const started = performance.now();
+  const error = await assertRejects(() => transport.request(get(url)), ConnectTimeoutError);
+  assertEquals(error.timeout, 80);
+  assert(performance.now() - started < 2000);
+  // a per-request connectTimeout overrides the transport's
+  const second = await assertRejects(
+    () => transport.request(get(url, { connectTimeout: 30 })),
+    ConnectTimeoutError,
+  );
+  assertEquals(second.timeout, 30);
+});
+
+Deno.test("transport: a request aborted while waiting for a connection rejects with the reason", async () => {
+  await using server = await countingServe(() => new Response("held"));
+  await using transport = new Transport({ maxConnsPerHost: 1 });
+  const first = await transport.request(get(server.origin)); // body not read: connection busy
+  const controller = new AbortController();
+  const waiting = transport.request(get(server.origin, { signal: controller.signal }));
+  await delay(5);
+  assertEquals(transport.stats().waiting, 1);
+  controller.abort(new Error("gave up"));
+  await assertRejects(() => waiting, Error, "gave up");
+  assertEquals(transport.stats().waiting, 0);
+  assertEquals(await text(first), "held");
+});
+
+Deno.test("transport: close() fails waiting requests, closes connections and refuses new requests", async () => {
+  await using server = await countingServe(() =>
+    new Response(
+      new ReadableStream({
+        async pull(c) {
+          c.enqueue(new TextEncoder().encode("x"));
+          await delay(20);
+        },
+      }),
+    )
+  );
+  const transport = new Transport({ maxConnsPerHost: 1 });
+  const first = await transport.request(get(server.origin));
+  const waiting = transport.request(get(server.origin));
+  await transport.close();
+  await assertRejects(() => waiting, Error, "closed");
+  await assertRejects(() => text(first));
+  await assertRejects(() => transport.request(get(server.origin)), Error, "closed");
+  assertEquals(transport.stats().connections, 0);
+});
+
+Deno.test("transport: https with the caller's CA certificates", async () => {
+  await using server = await countingServe(
+    (req) => new Response(`secure ${new URL(req.url).protocol}`),
+    { tls: { cert: CERT, key: KEY } },
+  );
+  await using transport = new Transport({ caCerts: [CA] });
+  const url = `https://localhost:${server.port}/`;
+  assertEquals(await text(await transport.request(get(url))), "secure https:");
+  assertEquals(await text(await transport.request(get(url))), "secure https:");
+  assertEquals(server.connections, 1);
+});
+
+Deno.test("transport: an untrusted certificate fails the connection", async () => {
+  await using server = await countingServe(() => new Response("x"), {
+    tls: { cert: CERT, key: KEY },
+  });
+  await using transport = new Transport();
+  await assertRejects(() => transport.request(get(`https://localhost:${server.port}/`)));
+});
+
+Deno.test("transport: a refused connection fails every request waiting for it", async () => {
+  const probe = await rawServer(() => {});
+  const port = probe.port;
+  await probe.close();
+  await using transport = new Transport();
+  const url = `http://127.0.0.1:${port}/`;
+  const results = await Promise.allSettled([
+    transport.request(get(url)),
+    transport.request(get(url)),
+  ]);
+  assertEquals(results.map((r) => r.status), ["rejected", "rejected"]);
+  assertEquals(transport.stats(), { connections: 0, idle: 0, connecting: 0, waiting: 0 });
+});
