@@ -1,5 +1,4 @@
 import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
-import { Client } from "../../client/client.ts";
 import {
   ConnectTimeoutError,
   ReadIdleTimeoutError,
