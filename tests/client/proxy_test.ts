@@ -1,9 +1,14 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import { connectThroughProxy, proxyAuthorization, ProxyConfig } from "../../client/proxy.ts";
 import { ProxyError } from "../../client/errors.ts";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import process from "node:process";
+import { connect } from "../../conn/connect.ts";
 import { listen } from "../../conn/listen.ts";
 import { CA, CERT, KEY } from "../_fixtures.ts";
-import { countingServe, decoder, encoder, rawServer, testClient } from "./_helpers.ts";
+import { countingServe, decoder, delay, encoder, rawServer, testClient } from "./_helpers.ts";
 import { startTestProxy } from "./_proxy.ts";
 
 // ---- ProxyConfig ----
@@ -196,14 +201,11 @@ Deno.test("proxy: connectThroughProxy gives a plain tunnel that carries any prot
 
 // ---- a real proxy: tinyproxy ----
 
+/** The path of an executable on PATH (or in /usr/sbin), or `null`. */
 function findBinary(name: string): string | null {
-  const dirs = (Deno.env.get("PATH") ?? "").split(":").concat(["/usr/bin", "/usr/sbin"]);
+  const dirs = (process.env.PATH ?? "").split(":").concat(["/usr/bin", "/usr/sbin"]);
   for (const dir of dirs) {
-    try {
-      if (Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
-    } catch {
-      // not here
-    }
+    if (dir && fs.existsSync(`${dir}/${name}`)) return `${dir}/${name}`;
   }
   return null;
 }
@@ -219,11 +221,11 @@ async function freePort(): Promise<number> {
 
 /** Runs tinyproxy in the foreground on a free loopback port, with Basic auth `user:secret`. */
 async function startTinyproxy() {
-  const dir = await Deno.makeTempDir({ prefix: "tinyproxy-" });
-  await Deno.chmod(dir, 0o777);
+  const dir = fs.mkdtempSync(`${os.tmpdir()}/tinyproxy-`);
+  fs.chmodSync(dir, 0o777);
   const port = await freePort();
   const conf = `${dir}/tinyproxy.conf`;
-  await Deno.writeTextFile(
+  fs.writeFileSync(
     conf,
     [
       `Port ${port}`,
@@ -238,26 +240,22 @@ async function startTinyproxy() {
       "", // no ConnectPort line: CONNECT to any port
     ].join("\n"),
   );
-  const child = new Deno.Command(TINYPROXY!, {
-    args: ["-d", "-c", conf],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const child = spawn(TINYPROXY!, ["-d", "-c", conf], { stdio: "ignore" });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   for (let i = 0; i < 250; i++) {
     try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      (await connect({ hostname: "127.0.0.1", port })).close();
       break;
     } catch {
-      await new Promise((r) => setTimeout(r, 20));
+      await delay(20);
     }
   }
   return {
     url: (credentials = "user:secret") => `http://${credentials}@127.0.0.1:${port}`,
     async [Symbol.asyncDispose]() {
       child.kill("SIGTERM");
-      await child.status;
-      await Deno.remove(dir, { recursive: true });
+      await exited;
+      fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }
