@@ -1,0 +1,395 @@
+/**
+ * The sending side: a pure frame encoder (RFC 6455 section 5.2) and a {@linkcode Sender}
+ * that orders data messages, compresses them when permessage-deflate is on, and lets
+ * control frames through between the fragments of a message.
+ *
+ * Every frame goes to the connection in one `write()` call (or two calls made back to
+ * back, header then payload, for big unmasked payloads that are not worth copying), and
+ * `Conn.write` keeps call order, so frames never interleave.
+ *
+ * @module
+ */
+
+import { mask, randomMaskKey } from "./_mask.ts";
+import { Utf8Validator } from "./_utf8.ts";
+import type { Deflater } from "./_deflate.ts";
+
+/** Options of {@linkcode frame}. */
+export interface FrameOptions {
+  /** The FIN bit: this is the last frame of its message (default `true`). */
+  fin?: boolean;
+  /** The RSV1 bit: the message is compressed (first frame only). */
+  rsv1?: boolean;
+  /** Mask the payload with a fresh random key (clients must, servers must not). */
+  mask?: boolean;
+}
+
+const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
+const TEXT = 0x1;
+const BINARY = 0x2;
+
+/** Unmasked payloads from this size on are written after their header, not copied. */
+const ZERO_COPY_FROM = 64 * 1024;
+/** Strings up to this many UTF-16 units are encoded straight into the frame buffer. */
+const DIRECT_TEXT_MAX = 8192;
+
+/**
+ * Writes a frame header into `buf` at `at`; returns its length. With `masked`, the key is
+ * drawn and written as the header's last four bytes.
+ */
+function writeHeader(
+  buf: Uint8Array,
+  at: number,
+  b0: number,
+  len: number,
+  masked: boolean,
+): number {
+  buf[at] = b0;
+  const m = masked ? 0x80 : 0;
+  let h: number;
+  if (len < 126) {
+    buf[at + 1] = m | len;
+    h = 2;
+  } else if (len < 65536) {
+    buf[at + 1] = m | 126;
+    buf[at + 2] = len >>> 8;
+    buf[at + 3] = len & 0xff;
+    h = 4;
+  } else {
+    buf[at + 1] = m | 127;
+    const hi = Math.floor(len / 0x100000000);
+    const lo = len >>> 0;
+    buf[at + 2] = hi >>> 24;
+    buf[at + 3] = (hi >>> 16) & 0xff;
+    buf[at + 4] = (hi >>> 8) & 0xff;
+    buf[at + 5] = hi & 0xff;
+    buf[at + 6] = lo >>> 24;
+    buf[at + 7] = (lo >>> 16) & 0xff;
+    buf[at + 8] = (lo >>> 8) & 0xff;
+    buf[at + 9] = lo & 0xff;
+    h = 10;
+  }
+  if (masked) {
+    randomMaskKey(buf, at + h);
+    h += 4;
+  }
+  return h;
+}
+
+function headerLength(len: number, masked: boolean): number {
+  return (len < 126 ? 2 : len < 65536 ? 4 : 10) + (masked ? 4 : 0);
+}
+
+function firstByte(opcode: number, fin: boolean, rsv1: boolean): number {
+  return (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode;
+}
+
+/**
+ * Encodes one frame, header and payload in one buffer; the payload is masked with a key
+ * from the CSPRNG when `options.mask` is set.
+ *
+ * @param opcode The opcode (0x0-0x2 data, 0x8-0xA control).
+ * @param payload The payload (not changed).
+ * @param options FIN, RSV1 and masking.
+ * @returns The frame's bytes.
+ *
+ * @example
+ * ```ts
+ * import { frame } from "./_sender.ts";
+ * console.log(frame(0x1, new TextEncoder().encode("Hello")));
+ * // Uint8Array(7) [ 0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f ]
+ * ```
+ */
+export function frame(opcode: number, payload: Uint8Array, options: FrameOptions = {}): Uint8Array {
+  const len = payload.length;
+  const masked = options.mask ?? false;
+  const buf = new Uint8Array(headerLength(len, masked) + len);
+  const h = writeHeader(
+    buf,
+    0,
+    firstByte(opcode, options.fin ?? true, options.rsv1 ?? false),
+    len,
+    masked,
+  );
+  buf.set(payload, h);
+  if (masked && len > 0) mask(buf.subarray(h), buf, h - 4);
+  return buf;
+}
+
+/**
+ * Encodes a frame header alone (with its mask key when masking).
+ *
+ * @param opcode The opcode.
+ * @param length The payload length.
+ * @param options FIN, RSV1 and masking.
+ * @returns The header's bytes.
+ */
+export function frameHeader(
+  opcode: number,
+  length: number,
+  options: FrameOptions = {},
+): Uint8Array {
+  const masked = options.mask ?? false;
+  const buf = new Uint8Array(headerLength(length, masked));
+  writeHeader(
+    buf,
+    0,
+    firstByte(opcode, options.fin ?? true, options.rsv1 ?? false),
+    length,
+    masked,
+  );
+  return buf;
+}
+
+/**
+ * Encodes a whole text message as one frame, UTF-8 encoding the string straight into the
+ * frame buffer when it is short.
+ *
+ * @param text The message.
+ * @param masked Whether to mask.
+ * @returns The frame's bytes.
+ */
+export function textFrame(text: string, masked: boolean): Uint8Array {
+  const n = text.length;
+  if (n > DIRECT_TEXT_MAX) return frame(TEXT, encoder.encode(text), { mask: masked });
+  // Room for the longest header a payload of up to 3n bytes needs, then the payload.
+  const room = (n * 3 < 126 ? 2 : 4) + (masked ? 4 : 0);
+  const buf = new Uint8Array(room + n * 3);
+  const written = n === 0 ? 0 : encoder.encodeInto(text, buf.subarray(room)).written;
+  const h = headerLength(written, masked);
+  const start = room - h;
+  writeHeader(buf, start, 0x80 | TEXT, written, masked);
+  if (masked && written > 0) mask(buf.subarray(room, room + written), buf, room - 4);
+  return buf.subarray(start, room + written);
+}
+
+/** A frame ready to write: one buffer, or a header and a payload to write back to back. */
+type Encoded = Uint8Array | [Uint8Array, Uint8Array];
+
+/** A message given in fragments. */
+export type FragmentSource =
+  | Iterable<string | Uint8Array>
+  | AsyncIterable<string | Uint8Array>;
+
+/** Settings of a {@linkcode Sender}. */
+export interface SenderOptions {
+  /** Mask frames (the client role). */
+  mask: boolean;
+  /** The compressor when permessage-deflate was negotiated. */
+  deflater?: Deflater | null;
+  /** Messages shorter than this many bytes go uncompressed (default 1024). */
+  threshold?: number;
+}
+
+const noop = () => {};
+
+/**
+ * Sends frames over a write function. Whole messages with nothing before them in the
+ * queue are framed and written synchronously; compressed messages whose compressor is
+ * asynchronous and fragmented messages hold later data messages back until their frames
+ * are written. Control frames never wait.
+ */
+export class Sender {
+  #write: (data: Uint8Array) => Promise<void>;
+  #mask: boolean;
+  #deflater: Deflater | null;
+  #threshold: number;
+  #closedError: () => Error;
+  /** Settles once the last queued data message has been handed to `write`. */
+  #tail: Promise<void> | null = null;
+  #closed = false;
+  #broken = false;
+  #buffered = 0;
+
+  /**
+   * @param write Writes bytes to the connection, in call order.
+   * @param options Masking and compression.
+   * @param closedError Makes the error for sends after {@linkcode Sender.close}.
+   */
+  constructor(
+    write: (data: Uint8Array) => Promise<void>,
+    options: SenderOptions,
+    closedError: () => Error,
+  ) {
+    this.#write = write;
+    this.#mask = options.mask;
+    this.#deflater = options.deflater ?? null;
+    this.#threshold = options.threshold ?? 1024;
+    this.#closedError = closedError;
+  }
+
+  /** Bytes of data messages accepted but not yet handed to the connection. */
+  get bufferedAmount(): number {
+    return this.#buffered;
+  }
+
+  /** Whether a fragmented message was cut off midway (the connection must be failed). */
+  get broken(): boolean {
+    return this.#broken;
+  }
+
+  /** No more data frames: a close frame was sent. Queued messages are dropped. */
+  close(): void {
+    this.#closed = true;
+  }
+
+  /**
+   * Sends a control frame at once.
+   *
+   * @param opcode 0x8 close, 0x9 ping, 0xA pong.
+   * @param payload At most 125 bytes.
+   * @returns Resolves when written.
+   */
+  control(opcode: number, payload: Uint8Array): Promise<void> {
+    return this.#write(frame(opcode, payload, { mask: this.#mask }));
+  }
+
+  /**
+   * Sends a whole message: a string as text, bytes as binary.
+   *
+   * @param data The message.
+   * @returns Resolves when its frame has been handed to the connection.
+   */
+  send(data: string | Uint8Array): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    const n = data.length;
+    this.#buffered += n;
+    let p: Promise<void>;
+    if (this.#tail === null) {
+      const f = this.#encode(data);
+      p = f instanceof Promise ? this.#queue(f) : this.#writeEncoded(f);
+    } else {
+      p = this.#queue(this.#tail.then(() => this.#encode(data)));
+    }
+    return p.then(() => {
+      this.#buffered -= n;
+    }, (err) => {
+      this.#buffered -= n;
+      throw err;
+    });
+  }
+
+  /**
+   * Sends a message in fragments, one frame per item (strings UTF-8 encoded). The first
+   * item sets the type: a string makes a text message, bytes a binary one; bytes in a text
+   * message must continue valid UTF-8. An empty source sends an empty binary message.
+   *
+   * @param source The fragments.
+   * @returns Resolves when the last frame has been handed to the connection.
+   */
+  sendFragments(source: FragmentSource): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    const prev = this.#tail;
+    const run = prev === null ? this.#fragments(source) : prev.then(() => this.#fragments(source));
+    this.#setTail(run);
+    return run;
+  }
+
+  #setTail(p: Promise<unknown>): void {
+    const tail = p.then(noop, noop);
+    this.#tail = tail;
+    tail.then(() => {
+      if (this.#tail === tail) this.#tail = null;
+    });
+  }
+
+  #queue(framed: Promise<Encoded>): Promise<void> {
+    let written: Promise<void> | undefined;
+    const issued = framed.then((f) => {
+      if (this.#closed) throw this.#closedError();
+      written = this.#writeEncoded(f);
+    });
+    this.#setTail(issued);
+    return issued.then(() => written);
+  }
+
+  #writeEncoded(f: Encoded): Promise<void> {
+    if (f instanceof Uint8Array) return this.#write(f);
+    this.#write(f[0]).catch(noop); // a failure shows in the payload's write too
+    return this.#write(f[1]);
+  }
+
+  #plain(opcode: number, bytes: Uint8Array, fin: boolean, rsv1: boolean): Encoded {
+    if (!this.#mask && bytes.length >= ZERO_COPY_FROM) {
+      return [frameHeader(opcode, bytes.length, { fin, rsv1 }), bytes];
+    }
+    return frame(opcode, bytes, { fin, rsv1, mask: this.#mask });
+  }
+
+  #encode(data: string | Uint8Array): Encoded | Promise<Encoded> {
+    const deflater = this.#deflater;
+    const text = typeof data === "string";
+    if (deflater === null || data.length * (text ? 3 : 1) < this.#threshold) {
+      return text ? textFrame(data, this.#mask) : this.#plain(BINARY, data, true, false);
+    }
+    const bytes = text ? encoder.encode(data) : data;
+    const opcode = text ? TEXT : BINARY;
+    if (bytes.length < this.#threshold) return this.#plain(opcode, bytes, true, false);
+    const c = deflater.compress(bytes);
+    if (c instanceof Promise) return c.then((out) => this.#compressed(opcode, bytes, out));
+    return this.#compressed(opcode, bytes, c);
+  }
+
+  #compressed(opcode: number, bytes: Uint8Array, out: Uint8Array | null): Encoded {
+    if (out === null) return this.#plain(opcode, bytes, true, false);
+    // RFC 7692 7.2.1: drop the 00 00 ff ff that ends the sync flush.
+    return this.#plain(opcode, out.subarray(0, out.length - 4), true, true);
+  }
+
+  async #fragments(source: FragmentSource): Promise<void> {
+    let opcode = 0;
+    let held: Uint8Array | null = null;
+    let sent = 0;
+    const utf8 = new Utf8Validator();
+    try {
+      for await (const item of source) {
+        if (this.#closed) throw this.#closedError();
+        let bytes: Uint8Array;
+        if (typeof item === "string") {
+          bytes = encoder.encode(item);
+          if (opcode === 0) opcode = TEXT;
+        } else if (item instanceof Uint8Array) {
+          bytes = item;
+          if (opcode === 0) opcode = BINARY;
+          else if (opcode === TEXT && !utf8.write(bytes)) {
+            throw new TypeError("bytes in a text message must be valid UTF-8");
+          }
+        } else {
+          throw new TypeError("message fragments must be strings or Uint8Arrays");
+        }
+        if (held !== null) await this.#fragment(opcode, held, sent++ === 0, false);
+        held = bytes;
+      }
+      if (opcode === TEXT && !utf8.complete) {
+        throw new TypeError("bytes in a text message must be valid UTF-8");
+      }
+      if (held === null) {
+        opcode = BINARY;
+        held = EMPTY;
+      }
+      await this.#fragment(opcode, held, sent++ === 0, true);
+    } catch (err) {
+      if (sent > 0) this.#broken = true;
+      throw err;
+    }
+  }
+
+  async #fragment(opcode: number, bytes: Uint8Array, first: boolean, fin: boolean): Promise<void> {
+    if (this.#closed) throw this.#closedError();
+    const op = first ? opcode : 0x0;
+    const deflater = this.#deflater;
+    if (deflater !== null) {
+      let out = deflater.compress(bytes);
+      if (out instanceof Promise) out = await out;
+      if (this.#closed) throw this.#closedError();
+      if (out !== null) {
+        // Each fragment ends in a sync flush; only the message's last drops the trailer.
+        const payload = fin ? out.subarray(0, out.length - 4) : out;
+        await this.#writeEncoded(this.#plain(op, payload, fin, first));
+        return;
+      }
+    }
+    await this.#writeEncoded(this.#plain(op, bytes, fin, false));
+  }
+}
