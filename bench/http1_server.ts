@@ -151,10 +151,28 @@ async function start(spec: ServerSpec): Promise<Running> {
 
 interface WrkResult {
   rps: number;
+  /** The server process's CPU time (user + system) per request, in microseconds. */
+  cpuPerRequest: number;
   errors: string;
 }
 
-async function wrk(port: number, route: string, conns: number, seconds: number) {
+/** Clock ticks per second of `/proc/<pid>/stat` times (`getconf CLK_TCK`). */
+const CLK_TCK = Number(await output(["getconf", "CLK_TCK"])) || 100;
+
+/** CPU time (user + system) of a process so far, in microseconds, or NaN without /proc. */
+async function cpuTime(pid: number): Promise<number> {
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+
+async function wrk(port: number, route: string, conns: number, seconds: number, pid?: number) {
+  const cpu0 = pid ? await cpuTime(pid) : NaN;
   const cmd = pinned(WRK_CPU, [
     "wrk",
     "-t1",
@@ -163,6 +181,8 @@ async function wrk(port: number, route: string, conns: number, seconds: number) 
     `http://127.0.0.1:${port}${route}`,
   ]);
   const out = await output(cmd);
+  const cpu1 = pid ? await cpuTime(pid) : NaN;
+  const requests = Number(out.match(/(\d+) requests in/)?.[1] ?? NaN);
   const rps = Number(out.match(/Requests\/sec:\s+([\d.]+)/)?.[1] ?? NaN);
   const errs: string[] = [];
   const socket = out.match(/Socket errors: (.*)/)?.[1];
@@ -170,7 +190,8 @@ async function wrk(port: number, route: string, conns: number, seconds: number) 
   const non2xx = out.match(/Non-2xx or 3xx responses: (\d+)/)?.[1];
   if (non2xx) errs.push(`${non2xx} non-2xx`);
   if (Number.isNaN(rps)) errs.push(`no result: ${out.slice(0, 200)}`);
-  return { rps, errors: errs.join("; ") } satisfies WrkResult;
+  const cpuPerRequest = (cpu1 - cpu0) / requests;
+  return { rps, cpuPerRequest, errors: errs.join("; ") } satisfies WrkResult;
 }
 
 function median(xs: number[]): number {
@@ -207,19 +228,21 @@ try {
   log("warmed up");
 
   const samples = new Map<string, number[]>();
+  const cpuSamples = new Map<string, number[]>();
   const errors = new Map<string, string[]>();
   for (let rep = 1; rep <= REPEATS; rep++) {
     for (const route of ROUTES) {
       for (const conns of CONNS) {
         for (const r of running) {
           const key = `${r.spec.name} ${route} ${conns}`;
-          const res = await wrk(r.port, route, conns, DURATION);
+          const res = await wrk(r.port, route, conns, DURATION, r.child.pid);
           samples.set(key, [...(samples.get(key) ?? []), res.rps]);
+          cpuSamples.set(key, [...(cpuSamples.get(key) ?? []), res.cpuPerRequest]);
           if (res.errors) errors.set(key, [...(errors.get(key) ?? []), res.errors]);
           log(
-            `repeat ${rep} ${r.spec.name} ${route} -c${conns}: ${fmt(res.rps)} req/s${
-              res.errors ? ` (${res.errors})` : ""
-            }`,
+            `repeat ${rep} ${r.spec.name} ${route} -c${conns}: ${fmt(res.rps)} req/s, ${
+              res.cpuPerRequest.toFixed(1)
+            } us CPU/request${res.errors ? ` (${res.errors})` : ""}`,
           );
         }
       }
@@ -227,22 +250,27 @@ try {
   }
 
   const rows: string[] = [
-    "| runtime | route | conns | ours req/s | baseline | baseline req/s | ours / baseline |",
-    "| --- | --- | ---: | ---: | --- | ---: | ---: |",
+    "| runtime | route | conns | ours req/s | baseline | baseline req/s | req/s ours / baseline | ours CPU/req | baseline CPU/req | CPU/req ours / baseline |",
+    "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
   ];
+  const cell = (m: Map<string, number[]>, spec: ServerSpec | undefined, route: string, c: number) =>
+    spec ? median(m.get(`${spec.name} ${route} ${c}`)!) : NaN;
+  const ratio = (a: number, b: number) => Number.isFinite(a / b) ? (a / b).toFixed(2) + "x" : "n/a";
+  const us = (n: number) => Number.isFinite(n) ? `${n.toFixed(1)} µs` : "n/a";
   for (const runtime of ["Deno", "Node", "Bun"] as const) {
-    const ours = running.find((r) => r.spec.runtime === runtime && r.spec.ours);
-    const base = running.find((r) => r.spec.runtime === runtime && !r.spec.ours);
+    const ours = running.find((r) => r.spec.runtime === runtime && r.spec.ours)?.spec;
+    const base = running.find((r) => r.spec.runtime === runtime && !r.spec.ours)?.spec;
     if (!ours && !base) continue;
     for (const route of ROUTES) {
       for (const conns of CONNS) {
-        const o = ours ? median(samples.get(`${ours.spec.name} ${route} ${conns}`)!) : NaN;
-        const b = base ? median(samples.get(`${base.spec.name} ${route} ${conns}`)!) : NaN;
-        const ratio = Number.isFinite(o / b) ? (o / b).toFixed(2) + "x" : "n/a";
+        const o = cell(samples, ours, route, conns);
+        const b = cell(samples, base, route, conns);
+        const oc = cell(cpuSamples, ours, route, conns);
+        const bc = cell(cpuSamples, base, route, conns);
         rows.push(
-          `| ${runtime} | \`${route}\` | ${conns} | ${fmt(o)} | ${base?.spec.label ?? "n/a"} | ${
+          `| ${runtime} | \`${route}\` | ${conns} | ${fmt(o)} | ${base?.label ?? "n/a"} | ${
             fmt(b)
-          } | ${ratio} |`,
+          } | ${ratio(o, b)} | ${us(oc)} | ${us(bc)} | ${ratio(oc, bc)} |`,
         );
       }
     }
@@ -251,10 +279,20 @@ try {
   const versions = running.map((r) => `${r.spec.label}: ${r.banner}`).join("; ");
   const wrkVersion = (await output(["wrk", "-v"])).split("\n")[0];
   const commit = await output(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]);
-  const dirty =
-    (await output(["git", "-C", ROOT, "status", "--porcelain", "--", "server", "http1", "conn"]))
-      ? " (with uncommitted changes in server/, http1/ or conn/)"
-      : "";
+  const dirty = (await output([
+      "git",
+      "-C",
+      ROOT,
+      "status",
+      "--porcelain",
+      "--",
+      "server",
+      "http1",
+      "http2",
+      "conn",
+    ]))
+    ? " (with uncommitted changes in server/, http1/, http2/ or conn/)"
+    : "";
   const report = [
     `HTTP/1.1 server, ${
       started.toISOString().slice(0, 16).replace("T", " ")
@@ -267,6 +305,8 @@ try {
     (pin
       ? `Servers pinned to CPU ${SERVER_CPU}, wrk to CPU ${WRK_CPU} (taskset); ${cores} cores.`
       : `No CPU pinning; ${cores} cores.`),
+    `CPU/req is the server process's CPU time (user + system, from /proc) per request served: ` +
+    `steadier than req/s on a shared machine, and it shows how much of a core each server needs.`,
     `${wrkVersion}; ${versions}.`,
   ];
   const errorLines = [...errors].map(([k, v]) => `- ${k}: ${v.join(" | ")}`);
@@ -279,7 +319,11 @@ try {
   await Deno.writeTextFile(
     `${file}.json`,
     JSON.stringify(
-      { samples: Object.fromEntries(samples), errors: Object.fromEntries(errors) },
+      {
+        samples: Object.fromEntries(samples),
+        cpuPerRequest: Object.fromEntries(cpuSamples),
+        errors: Object.fromEntries(errors),
+      },
       null,
       2,
     ),
