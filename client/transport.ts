@@ -6,7 +6,8 @@
 import type { Conn } from "../conn/types.ts";
 import { connect } from "../conn/connect.ts";
 import { startTls } from "../conn/from.ts";
-import type { HTTP2Settings } from "../http2/settings.ts";
+import { HTTP2Settings } from "../http2/settings.ts";
+import { Http2ClientConnection } from "../http2/client_connection.ts";
 import {
   type ProtocolConnection,
   type ProtocolRequest,
@@ -131,12 +132,6 @@ class Pool {
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
 
-/**
- * Whether HTTP/2 client connections exist in this build. While `false`, "auto" offers only
- * `http/1.1` by ALPN and a forced `"h2"` fails with a clear error.
- */
-const HTTP2_AVAILABLE = false;
-
 /** Whether a request's body can be sent again. */
 function replayable(body: ProtocolRequest["body"]): boolean {
   return body === null || body instanceof Uint8Array || !body.locked;
@@ -205,6 +200,9 @@ export class Transport implements AsyncDisposable {
   #caCerts: string[] | undefined;
   #preferHttp2: boolean;
   #http2Settings: HTTP2Settings | undefined;
+  #defaultSettings: HTTP2Settings | undefined;
+  /** Every open connection, including HTTP/2 ones draining after GOAWAY (out of their pool). */
+  #live = new Set<ProtocolConnection>();
   #connectTimeout: number;
   #expectContinueTimeout: number | undefined;
   #pools = new Map<string, Pool>();
@@ -304,13 +302,14 @@ export class Transport implements AsyncDisposable {
         waiter.cleanup();
         waiter.reject(closed);
       }
-      for (const entry of [...pool.entries]) {
-        entry.conn.close();
-        const finished = (entry.conn as { finished?: Promise<void> }).finished;
-        if (finished) settling.push(finished);
-      }
+      for (const entry of pool.entries) this.#live.add(entry.conn);
     }
     this.#pools.clear();
+    for (const conn of this.#live) {
+      conn.close();
+      if (conn.finished) settling.push(conn.finished);
+    }
+    this.#live.clear();
     this.#closing = Promise.all(settling).then(() => {});
     return this.#closing;
   }
@@ -443,7 +442,7 @@ export class Transport implements AsyncDisposable {
   }
 
   #offersH2(pool: Pool): boolean {
-    return HTTP2_AVAILABLE && this.#preferHttp2 && pool.protocol !== "h1";
+    return this.#preferHttp2 && pool.protocol !== "h1";
   }
 
   #dial(pool: Pool, timeout: number): void {
@@ -466,6 +465,7 @@ export class Transport implements AsyncDisposable {
         return;
       }
       const entry: Entry = { conn, uses: 0, idleSince: 0 };
+      this.#live.add(conn);
       conn.onStateChange = () => this.#onStateChange(pool, entry);
       pool.entries.push(entry);
       if (!this.#pools.has(pool.key)) this.#pools.set(pool.key, pool);
@@ -546,20 +546,19 @@ export class Transport implements AsyncDisposable {
     });
   }
 
-  /** Creates an HTTP/2 client connection over `conn`. */
-  #http2(conn: Conn, _signal: AbortSignal): Promise<ProtocolConnection> {
-    // TODO(http2): when http2/client_connection.ts lands, replace this body with
-    //   return Http2ClientConnection.connect(conn, { settings: this.#http2Settings });
-    // (racing _signal so that connectTimeout covers the preface), and set HTTP2_AVAILABLE.
-    void this.#http2Settings;
-    conn.close();
-    return Promise.reject(
-      new Error("HTTP/2 is not available in this build yet (http2/client_connection.ts)"),
+  /** Starts HTTP/2 over `conn` (the preface and our SETTINGS). */
+  #http2(conn: Conn, signal: AbortSignal): Promise<ProtocolConnection> {
+    const settings = this.#http2Settings ?? (this.#defaultSettings ??= new HTTP2Settings());
+    return raceSignal(
+      Http2ClientConnection.connect(conn, { settings }),
+      signal,
+      () => conn.close(),
     );
   }
 
   #onStateChange(pool: Pool, entry: Entry): void {
     if (entry.conn.closed) {
+      this.#retire(entry.conn);
       this.#remove(pool, entry);
       this.#process(pool);
       return;
@@ -568,6 +567,13 @@ export class Transport implements AsyncDisposable {
       this.#process(pool);
       if (entry.conn.available && entry.conn.activeRequests === 0) this.#becameIdle(pool, entry);
     }
+  }
+
+  /** A finished connection leaves the live set once it has let go of its socket. */
+  #retire(conn: ProtocolConnection): void {
+    const finished = conn.finished;
+    if (finished === undefined || conn.activeRequests === 0) this.#live.delete(conn);
+    else finished.then(() => this.#live.delete(conn), () => this.#live.delete(conn));
   }
 
   #remove(pool: Pool, entry: Entry): void {

@@ -5,7 +5,6 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import process from "node:process";
-import { connect } from "../../conn/connect.ts";
 import { listen } from "../../conn/listen.ts";
 import { CA, CERT, KEY } from "../_fixtures.ts";
 import { countingServe, decoder, delay, encoder, rawServer, testClient } from "./_helpers.ts";
@@ -154,7 +153,7 @@ Deno.test("proxy: a forward proxy's 407 is returned as the response", async () =
 
 Deno.test("proxy: https:// goes through a CONNECT tunnel with TLS to the target inside it", async () => {
   await using server = await countingServe(() => new Response("tunnelled"), {
-    tls: { cert: CERT, key: KEY },
+    tls: { cert: CERT, key: KEY, alpnProtocols: ["http/1.1"] },
   });
   await using proxy = await startTestProxy({ auth: "a:b" });
   await using client = testClient({
@@ -242,13 +241,13 @@ async function startTinyproxy() {
   );
   const child = spawn(TINYPROXY!, ["-d", "-c", conf], { stdio: "ignore" });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  for (let i = 0; i < 250; i++) {
-    try {
-      (await connect({ hostname: "127.0.0.1", port })).close();
-      break;
-    } catch {
-      await delay(20);
-    }
+  // Wait for its log to say it listens. (Polling the port with connect() could connect the
+  // socket to itself: the port is in the ephemeral range and nothing listens on it yet.)
+  const log = `${dir}/tinyproxy.log`;
+  for (let i = 0; i < 500; i++) {
+    if (fs.existsSync(log) && fs.readFileSync(log, "utf8").includes("Accepting connections")) break;
+    if (child.exitCode !== null) throw new Error("tinyproxy exited at start");
+    await delay(10);
   }
   return {
     url: (credentials = "user:secret") => `http://${credentials}@127.0.0.1:${port}`,

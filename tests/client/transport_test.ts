@@ -52,7 +52,9 @@ Deno.test("transport: maxConnsPerHost caps the connections and queues the other 
     return await text(res);
   });
   await delay(5);
-  assertEquals(transport.stats().waiting, 4);
+  const stats = transport.stats();
+  assert(stats.connections + stats.connecting <= 2, JSON.stringify(stats));
+  assert(stats.waiting >= 4, JSON.stringify(stats));
   assertEquals(await Promise.all(all), Array(6).fill("ok"));
   assertEquals(peak, 2);
   assertEquals(server.connections, 2);
@@ -189,7 +191,7 @@ Deno.test("transport: close() fails waiting requests, closes connections and ref
 Deno.test("transport: https with the caller's CA certificates", async () => {
   await using server = await countingServe(
     (req) => new Response(`secure ${new URL(req.url).protocol}`),
-    { tls: { cert: CERT, key: KEY } },
+    { tls: { cert: CERT, key: KEY, alpnProtocols: ["http/1.1"] } },
   );
   await using transport = new Transport({ caCerts: [CA] });
   const url = `https://localhost:${server.port}/`;
@@ -218,4 +220,75 @@ Deno.test("transport: a refused connection fails every request waiting for it", 
   ]);
   assertEquals(results.map((r) => r.status), ["rejected", "rejected"]);
   assertEquals(transport.stats(), { connections: 0, idle: 0, connecting: 0, waiting: 0 });
+});
+
+// ---- HTTP/2 ----
+
+function protocolServer(alpnProtocols?: string[]) {
+  return countingServe(
+    (req, info) => new Response(`${info.protocol} ${req.method} ${new URL(req.url).pathname}`),
+    { tls: { cert: CERT, key: KEY, alpnProtocols } },
+  );
+}
+
+Deno.test("transport: https negotiates HTTP/2 by ALPN, and concurrent requests share its connection", async () => {
+  await using server = await protocolServer();
+  await using transport = new Transport({ caCerts: [CA] });
+  const url = `https://localhost:${server.port}/`;
+  const first = transport.request(get(url));
+  assertEquals(transport.stats().connecting, 1);
+  const more = Array.from({ length: 4 }, (_, i) => transport.request(get(`${url}${i}`)));
+  assertEquals(transport.stats().connecting, 1, "one connection attempt while ALPN is unknown");
+  const texts = await Promise.all([first, ...more].map(async (p) => await text(await p)));
+  assertEquals(texts, ["HTTP/2 GET /", ...[0, 1, 2, 3].map((i) => `HTTP/2 GET /${i}`)]);
+  assertEquals(server.connections, 1);
+  assertEquals(transport.stats().connections, 1);
+});
+
+Deno.test("transport: preferHttp2 false keeps https on HTTP/1.1", async () => {
+  await using server = await protocolServer();
+  await using transport = new Transport({ caCerts: [CA], preferHttp2: false });
+  const res = await transport.request(get(`https://localhost:${server.port}/`));
+  assertEquals(await text(res), "HTTP/1.1 GET /");
+  const forced = new Transport({ caCerts: [CA] });
+  await using _ = forced;
+  const h1 = await forced.request(get(`https://localhost:${server.port}/`, { protocol: "h1" }));
+  assertEquals(await text(h1), "HTTP/1.1 GET /");
+});
+
+Deno.test("transport: protocol h2 on http:// speaks HTTP/2 by prior knowledge", async () => {
+  await using server = await countingServe((_req, info) => new Response(info.protocol));
+  await using transport = new Transport();
+  const res = await transport.request(get(server.origin, { protocol: "h2" }));
+  assertEquals(await text(res), "HTTP/2");
+  const body = await transport.request(
+    get(server.origin, { method: "POST", protocol: "h2", body: new Uint8Array(3) }),
+  );
+  assertEquals(await text(body), "HTTP/2");
+  assertEquals(server.connections, 1);
+});
+
+Deno.test("transport: an origin that answered http/1.1 by ALPN is remembered, so bursts connect in parallel", async () => {
+  await using server = await protocolServer(["http/1.1"]);
+  await using transport = new Transport({ caCerts: [CA] });
+  const url = `https://localhost:${server.port}/`;
+  const burst = (n: number) => Array.from({ length: n }, () => transport.request(get(url)));
+  const first = burst(3);
+  assertEquals(transport.stats().connecting, 1, "unknown origin: one attempt, it may be HTTP/2");
+  for (const p of first) assertEquals(await text(await p), "HTTP/1.1 GET /");
+  assertEquals(transport.stats().idle, 3);
+  const second = burst(5); // three go to the idle connections
+  assertEquals(transport.stats().connecting, 2, "known HTTP/1.1 origin: one attempt per request");
+  for (const p of second) await text(await p);
+  const { connections, connecting } = transport.stats();
+  assertEquals(connections + connecting, 5);
+});
+
+Deno.test("transport: forcing h2 on a TLS server that only speaks http/1.1 fails clearly", async () => {
+  await using server = await protocolServer(["http/1.1"]);
+  await using transport = new Transport({ caCerts: [CA] });
+  await assertRejects(
+    () => transport.request(get(`https://localhost:${server.port}/`, { protocol: "h2" })),
+    Error,
+  );
 });

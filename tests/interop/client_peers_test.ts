@@ -4,6 +4,7 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import * as http from "node:http";
+import * as http2 from "node:http2";
 import * as https from "node:https";
 import * as zlib from "node:zlib";
 import type { AddressInfo } from "node:net";
@@ -15,8 +16,8 @@ import { CA, CERT, KEY } from "../_fixtures.ts";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-function client(): Client {
-  return new Client({ proxy: new ProxyConfig(), caCerts: [CA] });
+function client(preferHttp2 = false): Client {
+  return new Client({ proxy: new ProxyConfig(), caCerts: [CA], preferHttp2 });
 }
 
 function pieces(...parts: string[]): ReadableStream<Uint8Array> {
@@ -171,15 +172,19 @@ function denoPeer(tls: boolean) {
   };
 }
 
-for (const tls of [false, true]) {
-  const kind = tls ? "Deno.serve over TLS" : "Deno.serve";
+const DENO_CASES = [
+  { tls: false, h2: false, kind: "Deno.serve" },
+  { tls: true, h2: false, kind: "Deno.serve over TLS (HTTP/1.1)" },
+  { tls: true, h2: true, kind: "Deno.serve over TLS (HTTP/2 by ALPN)" },
+];
 
+for (const { tls, h2, kind } of DENO_CASES) {
   Deno.test({
     name: `interop: our client against ${kind}: keep-alive and streamed bodies`,
     ignore: !HAS_DENO_SERVE,
     fn: async () => {
       await using peer = denoPeer(tls);
-      await using c = client();
+      await using c = client(h2);
       for (let i = 0; i < 3; i++) {
         const res = await c.post(`${peer.origin}/`, { body: `deno ${i}` });
         assertEquals(await res.text(), `deno ${i}`);
@@ -195,8 +200,53 @@ for (const tls of [false, true]) {
     ignore: !HAS_DENO_SERVE,
     fn: async () => {
       await using peer = denoPeer(tls);
-      await using c = client();
+      await using c = client(h2);
       assertEquals(await echoInterleaved(c, `${peer.origin}/`), ["alpha", "beta"]);
     },
   });
 }
+
+// ---- node:http2 ----
+
+async function nodeHttp2Peer(secure: boolean) {
+  const handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+    res.writeHead(200, { "x-version": req.httpVersion });
+    req.on("data", (chunk: Uint8Array) => res.write(chunk));
+    req.on("end", () => res.end());
+  };
+  const server = secure
+    ? http2.createSecureServer({ cert: CERT, key: KEY, allowHTTP1: true }, handler)
+    : http2.createServer(handler);
+  const sessions = new Set<http2.Http2Session>();
+  server.on("session", (s: http2.Http2Session) => {
+    sessions.add(s);
+    s.on("close", () => sessions.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    origin: `${secure ? "https://localhost" : "http://127.0.0.1"}:${port}`,
+    async [Symbol.asyncDispose]() {
+      for (const s of sessions) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+Deno.test("interop: our client against node:http2 over TLS negotiates HTTP/2 and streams both ways", async () => {
+  await using peer = await nodeHttp2Peer(true);
+  await using c = client(true);
+  const res = await c.post(`${peer.origin}/`, { body: "over h2" });
+  assertEquals(res.headers.get("x-version"), "2.0");
+  assertEquals(await res.text(), "over h2");
+  assertEquals(await echoInterleaved(c, `${peer.origin}/`), ["alpha", "beta"]);
+  assertEquals(c.transport.stats().connections, 1);
+});
+
+Deno.test("interop: our client speaks HTTP/2 by prior knowledge to a cleartext node:http2 server", async () => {
+  await using peer = await nodeHttp2Peer(false);
+  await using c = client();
+  const res = await c.put(`${peer.origin}/`, { body: pieces("p", "k"), protocol: "h2" });
+  assertEquals(res.headers.get("x-version"), "2.0");
+  assertEquals(await res.text(), "pk");
+});
