@@ -1222,23 +1222,10 @@ export abstract class Http2Connection {
   }
 
   #onPeerEof(): void {
-    const err = new Http2Error(Http2ErrorCode.CANCEL, "HTTP/2 connection closed by the peer");
-    // Streams still expecting bytes from the peer cannot finish; the others may.
-    for (const s of [...this.streams.values()]) {
-      if (canRecv(s.state)) this.#closeStream(s, ClosedKind.ResetLocal, err);
-    }
-    if (this.streams.size === 0 && this.pendingWork === 0) {
-      this.closeError = err;
-      this.terminate(null);
-    } else {
-      this.goAwayReceived ??= {
-        type: FrameType.GOAWAY,
-        flags: 0,
-        streamId: 0,
-        lastStreamId: 0,
-        errorCode: 0,
-        debugData: EMPTY,
-      };
-    }
+    // HTTP/2 has no half-close: the peer is gone, and so are its streams.
+    this.#transportFailed(
+      new Http2Error(Http2ErrorCode.CANCEL, "HTTP/2 connection closed by the peer"),
+    );
   }
+
 }

@@ -284,6 +284,8 @@ export class RawPeer {
   readonly hpack: HpackDecoder = new HpackDecoder({ maxHeaderListSize: 1 << 24 });
   #buf: Uint8Array = new Uint8Array(0);
   #eof = false;
+  /** Every frame read, in order. */
+  readonly log: RawFrame[] = [];
   /** Bytes of DATA payload received per stream. */
   readonly dataBytes = new Map<number, number>();
 
@@ -312,6 +314,7 @@ export class RawPeer {
             payload: b.slice(9, 9 + len),
           };
           this.#buf = b.slice(9 + len);
+          this.log.push(f);
           if (f.type === T.DATA) {
             this.dataBytes.set(f.streamId, (this.dataBytes.get(f.streamId) ?? 0) + len);
           }
@@ -409,7 +412,8 @@ export class RawPeer {
   }
 
   /**
-   * As a client: sends the preface and SETTINGS, reads the server's SETTINGS and ACKs it.
+   * As a client: sends the preface and SETTINGS, reads the server's SETTINGS and ACKs it,
+   * then reads the ACK of ours (frames in between are in `log`).
    *
    * @param pairs Our settings.
    * @returns The server's SETTINGS frame.
@@ -418,6 +422,7 @@ export class RawPeer {
     await this.send(PREFACE, settings(...pairs));
     const s = await this.until((f) => f.type === T.SETTINGS && (f.flags & F.ACK) === 0);
     await this.send(settingsAck());
+    await this.until((f) => f.type === T.SETTINGS && (f.flags & F.ACK) !== 0);
     return s;
   }
 
