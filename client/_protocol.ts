@@ -7,7 +7,9 @@
 
 /** A request as handed to a protocol connection. */
 export interface ProtocolRequest {
+  /** The method, e.g. `"GET"`. */
   method: string;
+  /** The absolute URL; its origin is the connection's. */
   url: URL;
   /** Header fields, without hop-by-hop fields for HTTP/2 (the connection drops them). */
   headers: Headers;
@@ -24,8 +26,11 @@ export interface ProtocolRequest {
 
 /** The response as a protocol connection delivers it. */
 export interface ProtocolResponse {
+  /** The status code. */
   status: number;
+  /** The reason phrase (empty on HTTP/2). */
   statusText: string;
+  /** The header fields. */
   headers: Headers;
   /** The body, or `null` when the response has none (HEAD, 204, 304). */
   body: ReadableStream<Uint8Array> | null;
@@ -35,6 +40,7 @@ export interface ProtocolResponse {
 
 /** One connection to an origin, speaking HTTP/1.1 or HTTP/2. */
 export interface ProtocolConnection {
+  /** The protocol this connection speaks. */
   readonly protocol: "h1" | "h2";
   /** Whether a new request can start on this connection now. */
   readonly available: boolean;

@@ -18,3 +18,4 @@ export * from "./stream.ts";
 export * from "./stream_handler.ts";
 export * from "./server.ts";
 export * from "./serve.ts";
+export type { Http2ServerOptions } from "../http2/server_connection.ts";
