@@ -324,11 +324,11 @@ class ZlibInflater implements Inflater {
   #inflateSync(parts: Uint8Array[], limit: number): Uint8Array {
     const z = this.#zlib;
     try {
-      return z.inflateRawSync(concat([...parts, TRAILER]), {
+      return plain(z.inflateRawSync(concat([...parts, TRAILER]), {
         finishFlush: z.constants.Z_SYNC_FLUSH,
         maxOutputLength: Math.max(1, Math.min(limit, 2 ** 31 - 1)),
         chunkSize: ZLIB_CHUNK,
-      });
+      }));
     } catch (err) {
       throw inflateError(err, limit);
     }
@@ -360,7 +360,7 @@ class ZlibInflater implements Inflater {
           this.#discard();
           reject(err);
         } else {
-          resolve(out.length === 1 ? out[0] : concat(out, total));
+          resolve(out.length === 1 ? plain(out[0]) : concat(out, total));
         }
       };
       const onData = (chunk: Uint8Array) => {
@@ -492,6 +492,11 @@ export function createCodec(
 
 // ---------------------------------------------------------------------------------------
 // Helpers
+
+/** A plain `Uint8Array` view of a Node `Buffer` (whose `slice` would not copy). */
+function plain(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
 
 /** Whether `b` ends with 00 00 ff ff. */
 export function endsWithTrailer(b: Uint8Array): boolean {

@@ -171,6 +171,8 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
   #writeTimer: ReturnType<typeof setTimeout> | undefined;
   #pendingWrites = 0;
   #writeSince = 0;
+  /** The connection was given up on (a timeout): writes finishing now count as failed. */
+  #abandoned = false;
 
   /**
    * @param conn The connection, with the opening handshake done.
@@ -399,23 +401,30 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
 
   async #readLoop(head: Uint8Array | null): Promise<void> {
     let failure: unknown = null;
+    let ended = false;
     try {
       if (head !== null && head.length > 0) this.#receiver.push(head);
       while (this.#state !== CLOSED && !this.#stopReading) {
         if (this.#receiver.busy) await this.#receiver.idle();
+        // Nothing more to parse: an owned connection is read on to its end; one that is
+        // not ours is left alone, so no read is pending when it goes back to its owner.
+        if (this.#receiver.done && !this.#owns) break;
         if (this.#queue.length - this.#qHead >= QUEUE_HIGH && !this.#receiver.done) {
           await new Promise<void>((resolve) => (this.#resumeRead = resolve));
           continue;
         }
         const chunk = await this.#conn.read();
-        if (chunk === null) break;
+        if (chunk === null) {
+          ended = true;
+          break;
+        }
         if (this.#readIdle > 0) this.#lastRead = Date.now();
         this.#receiver.push(chunk);
       }
     } catch (err) {
       failure = err;
     }
-    if (!this.#stopReading) this.#eof(failure);
+    if (ended || failure !== null) this.#eof(failure);
   }
 
   #wakeReader(): void {
@@ -490,6 +499,8 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
       return written.then(() => {
         this.#pendingWrites--;
         this.#writeSince = Date.now();
+        // Given up on while it was pending: it did not go out in time.
+        if (this.#abandoned) throw this.#error;
       }, (err) => {
         this.#pendingWrites--;
         throw this.#writeFailed(err);
@@ -600,6 +611,7 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
 
   /** Gives the connection up at once, without a closing handshake. */
   #abort(err: WebSocketError): void {
+    this.#abandoned = true;
     if (this.#state === CLOSED) return;
     this.#error = err;
     this.#closeCode = err.code;

@@ -1,0 +1,251 @@
+/** The frame encoder, masking, and the sender's ordering, compression and fragmenting. */
+import { assert, assertEquals, assertNotEquals, assertRejects } from "@std/assert";
+import { mask, randomMaskKey } from "../../websockets/_mask.ts";
+import { frame, frameHeader, Sender, textFrame } from "../../websockets/_sender.ts";
+import type { Deflater } from "../../websockets/_deflate.ts";
+import { cat, hex, record, toHex, utf8 } from "./_helpers.ts";
+
+Deno.test("frame encodes the RFC 6455 examples", () => {
+  assertEquals(toHex(frame(0x1, utf8("Hello"))), "81 05 48 65 6c 6c 6f");
+  assertEquals(toHex(frame(0x1, utf8("Hel"), { fin: false })), "01 03 48 65 6c");
+  assertEquals(toHex(frame(0x0, utf8("lo"))), "80 02 6c 6f");
+  assertEquals(toHex(frame(0x9, utf8("Hello"))), "89 05 48 65 6c 6c 6f");
+  assertEquals(toHex(frame(0x2, new Uint8Array(256)).subarray(0, 4)), "82 7e 01 00");
+  assertEquals(
+    toHex(frame(0x2, new Uint8Array(65536)).subarray(0, 10)),
+    "82 7f 00 00 00 00 00 01 00 00",
+  );
+  assertEquals(toHex(frame(0x1, utf8("Hello"), { rsv1: true })), "c1 05 48 65 6c 6c 6f");
+});
+
+Deno.test("frame uses the shortest length encoding at each boundary", () => {
+  for (const [n, head] of [[125, "82 7d"], [126, "82 7e 00 7e"], [65535, "82 7e ff ff"]] as const) {
+    assertEquals(toHex(frame(0x2, new Uint8Array(n)).subarray(0, head.length / 3 + 1)), head);
+  }
+  assertEquals(toHex(frameHeader(0x2, 65536)), "82 7f 00 00 00 00 00 01 00 00");
+  assertEquals(toHex(frameHeader(0x2, 2 ** 32 + 5)), "82 7f 00 00 00 01 00 00 00 05");
+});
+
+Deno.test("masked frames decode back to their payload at every length", async () => {
+  for (let n = 0; n < 300; n++) {
+    const payload = Uint8Array.from({ length: n }, (_, i) => (i * 31 + n) & 255);
+    const f = frame(0x2, payload, { mask: true });
+    assertEquals(f[1] & 0x80, 0x80);
+    assertEquals(await record([f], { role: "server" }), [{ message: payload }]);
+  }
+  const big = Uint8Array.from({ length: 70000 }, (_, i) => i & 255);
+  assertEquals(await record([frame(0x2, big, { mask: true })], { role: "server" }), [{
+    message: big,
+  }]);
+});
+
+Deno.test("every masked frame gets a fresh key from the CSPRNG", () => {
+  const keys = new Set<string>();
+  for (let i = 0; i < 3000; i++) {
+    keys.add(toHex(frame(0x1, utf8("x"), { mask: true }).subarray(2, 6)));
+  }
+  assert(keys.size > 2990, `only ${keys.size} distinct keys`);
+  const k = new Uint8Array(8);
+  randomMaskKey(k, 2);
+  assertEquals([k[0], k[1], k[6], k[7]], [0, 0, 0, 0]);
+});
+
+Deno.test("mask matches a byte-by-byte XOR at every alignment and length", () => {
+  const key = hex("37 fa 21 3d");
+  for (let offset = 0; offset < 4; offset++) {
+    for (let n = 0; n < 80; n++) {
+      const backing = Uint8Array.from({ length: n + offset }, (_, i) => (i * 7) & 255);
+      const data = backing.subarray(offset);
+      const expected = data.map((b, i) => b ^ key[i & 3]);
+      mask(data, key);
+      assertEquals(data, expected, `offset ${offset} length ${n}`);
+    }
+  }
+  // The key may sit anywhere in its buffer.
+  const d = utf8("Hello");
+  mask(d, hex("00 00 37 fa 21 3d"), 2);
+  assertEquals(toHex(d), "7f 9f 4d 51 58");
+});
+
+Deno.test("textFrame equals framing the UTF-8 bytes, around every header boundary", async () => {
+  for (const n of [0, 1, 41, 42, 43, 100, 125, 126, 127, 200, 8192, 8193, 30000]) {
+    for (const ch of ["a", "é", "€", "𝄞"]) {
+      const s = ch.repeat(Math.max(0, Math.round(n / ch.length)));
+      assertEquals(textFrame(s, false), frame(0x1, utf8(s)), `${n} x ${ch}`);
+      assertEquals(await record([textFrame(s, true)], { role: "server" }), [{ message: s }]);
+    }
+  }
+});
+
+function capture(): { writes: Uint8Array[]; write: (d: Uint8Array) => Promise<void> } {
+  const writes: Uint8Array[] = [];
+  return { writes, write: (d) => (writes.push(d.slice()), Promise.resolve()) };
+}
+
+const closedError = () => new Error("closed");
+
+Deno.test("a sender sends strings as text and bytes as binary", async () => {
+  const c = capture();
+  const s = new Sender(c.write, { mask: false }, closedError);
+  await s.send("Hello");
+  await s.send(hex("01 02"));
+  assertEquals(c.writes.map(toHex), ["81 05 48 65 6c 6c 6f", "82 02 01 02"]);
+});
+
+Deno.test("a server's big binary payload is written after its header without a copy", async () => {
+  const c = capture();
+  const writes: Uint8Array[] = [];
+  const s = new Sender((d) => (writes.push(d), c.write(d)), { mask: false }, closedError);
+  const payload = new Uint8Array(100_000);
+  await s.send(payload);
+  assertEquals(writes.length, 2);
+  assert(writes[1] === payload, "the payload itself is handed to the connection");
+  assertEquals(toHex(writes[0]), "82 7f 00 00 00 00 00 01 86 a0");
+});
+
+Deno.test("an iterable is sent as one fragmented message", async () => {
+  const c = capture();
+  const s = new Sender(c.write, { mask: false }, closedError);
+  await s.sendFragments(["Hel", "lo"]);
+  await s.sendFragments([hex("01"), "A", hex("02")]);
+  await s.sendFragments([]);
+  assertEquals(c.writes.map(toHex), [
+    "01 03 48 65 6c",
+    "80 02 6c 6f",
+    "02 01 01",
+    "00 01 41",
+    "80 01 02",
+    "82 00",
+  ]);
+});
+
+Deno.test("bytes continuing a text message must be valid UTF-8", async () => {
+  const c = capture();
+  const s = new Sender(c.write, { mask: false }, closedError);
+  await assertRejects(() => s.sendFragments(["a", hex("ff")]), TypeError);
+  assert(!s.broken, "nothing was sent yet: the fragment is held until the next one comes");
+  await assertRejects(() => s.sendFragments(["a", "b", hex("ff")]), TypeError);
+  assert(s.broken, "the first fragment was sent: the message cannot be finished");
+  const s2 = new Sender(c.write, { mask: false }, closedError);
+  await s2.sendFragments(["a", hex("e2 82"), hex("ac")]);
+  await assertRejects(() => s2.sendFragments(["a", hex("e2 82")]), TypeError);
+});
+
+Deno.test("control frames go out between the fragments of a message", async () => {
+  const c = capture();
+  const s = new Sender(c.write, { mask: false }, closedError);
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  async function* parts() {
+    yield "a";
+    yield "b";
+    await gate;
+    yield "c";
+  }
+  const sending = s.sendFragments(parts());
+  const next = s.send("after");
+  await new Promise((r) => setTimeout(r, 10));
+  await s.control(0xa, utf8("p"));
+  release();
+  await sending;
+  await next;
+  assertEquals(c.writes.map(toHex), [
+    "01 01 61",
+    "8a 01 70",
+    "00 01 62",
+    "80 01 63",
+    "81 05 61 66 74 65 72",
+  ]);
+});
+
+Deno.test("after close no data frame is sent, queued ones included", async () => {
+  const c = capture();
+  const s = new Sender(c.write, { mask: false }, closedError);
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const slow: Deflater = {
+    compress: async (d) => (await gate, cat(d, hex("00 00 ff ff"))),
+    close() {},
+  };
+  const s2 = new Sender(c.write, { mask: false, deflater: slow, threshold: 0 }, closedError);
+  const queued = s2.send("queued");
+  const behind = s2.send("behind");
+  s2.close();
+  release();
+  await assertRejects(() => queued, Error, "closed");
+  await assertRejects(() => behind, Error, "closed");
+  s.close();
+  await assertRejects(() => s.send("x"), Error, "closed");
+  assertEquals(c.writes.length, 0);
+});
+
+Deno.test("messages keep their order behind an asynchronous compressor", async () => {
+  const c = capture();
+  const delays = [30, 0, 10];
+  let n = 0;
+  const deflater: Deflater = {
+    async compress(d) {
+      await new Promise((r) => setTimeout(r, delays[n++ % 3]));
+      return cat(d, hex("00 00 ff ff")); // "compressed" = the bytes themselves
+    },
+    close() {},
+  };
+  const s = new Sender(c.write, { mask: false, deflater, threshold: 2 }, closedError);
+  await Promise.all([s.send("one"), s.send("x"), s.send("two"), s.send("three")]);
+  assertEquals(c.writes.map(toHex), [
+    "c1 03 6f 6e 65",
+    "81 01 78", // under the threshold: plain, but still in order
+    "c1 03 74 77 6f",
+    "c1 05 74 68 72 65 65",
+  ]);
+});
+
+Deno.test("the threshold leaves small messages uncompressed", async () => {
+  const c = capture();
+  const deflater: Deflater = { compress: (d) => cat(d, hex("00 00 ff ff")), close() {} };
+  const s = new Sender(c.write, { mask: false, deflater, threshold: 4 }, closedError);
+  await s.send("abc");
+  await s.send("abcd");
+  await s.send(hex("01 02 03"));
+  await s.send(hex("01 02 03 04"));
+  assertEquals(c.writes.map((w) => w[0]), [0x81, 0xc1, 0x82, 0xc2]);
+});
+
+Deno.test("a compressed fragmented message sets RSV1 on its first frame only", async () => {
+  const c = capture();
+  const deflater: Deflater = { compress: (d) => cat(d, hex("00 00 ff ff")), close() {} };
+  const s = new Sender(c.write, { mask: false, deflater }, closedError);
+  await s.sendFragments(["ab", "cd"]);
+  assertEquals(c.writes.map(toHex), [
+    "41 06 61 62 00 00 ff ff", // a middle fragment keeps its flush marker
+    "80 02 63 64", // the last one drops it
+  ]);
+});
+
+Deno.test("a deflater that cannot honour the window sends uncompressed", async () => {
+  const c = capture();
+  const deflater: Deflater = { compress: () => null, close() {} };
+  const s = new Sender(c.write, { mask: false, deflater, threshold: 0 }, closedError);
+  await s.send("abc");
+  await s.sendFragments(["a", "b"]);
+  assertEquals(c.writes.map((w) => w[0]), [0x81, 0x01, 0x80]);
+});
+
+Deno.test("bufferedAmount counts data not yet handed to the connection", async () => {
+  const pending: (() => void)[] = [];
+  const s = new Sender(
+    () => new Promise<void>((r) => pending.push(r)),
+    { mask: true },
+    closedError,
+  );
+  const a = s.send(new Uint8Array(100));
+  const b = s.send("hello");
+  assertEquals(s.bufferedAmount, 105);
+  pending[0]();
+  await a;
+  assertEquals(s.bufferedAmount, 5);
+  pending[1]();
+  await b;
+  assertEquals(s.bufferedAmount, 0);
+  assertNotEquals(pending.length, 0);
+});
