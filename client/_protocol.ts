@@ -67,7 +67,10 @@ export interface ProtocolConnection {
  * new connection.
  */
 export class RetryableRequestError extends Error {
-  /** @param message What happened. */
+  /**
+   * Creates the error.
+   * @param message What happened.
+   */
   constructor(message: string) {
     super(message);
     this.name = "RetryableRequestError";

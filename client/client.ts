@@ -228,7 +228,13 @@ export class Client implements AsyncDisposable {
   #connectTimeout: number;
   #closed = false;
 
-  /** @param options Transport, defaults and timeouts; all optional. */
+  /**
+
+   * Creates a client.
+
+   * @param options Transport, defaults and timeouts; all optional.
+
+   */
   constructor(options: ClientOptions = {}) {
     this.#connectTimeout = timeout(options.connectTimeout, 30_000);
     this.transport = options.transport ?? new Transport({

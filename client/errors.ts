@@ -27,6 +27,8 @@ export class TimeoutError extends Error {
   readonly timeout: number;
 
   /**
+
+   * Creates the error.
    * @param message What timed out.
    * @param timeout The limit in milliseconds.
    */
@@ -49,7 +51,10 @@ export class TimeoutError extends Error {
  * ```
  */
 export class ConnectTimeoutError extends TimeoutError {
-  /** @param timeout The limit in milliseconds. */
+  /**
+   * Creates the error.
+   * @param timeout The limit in milliseconds.
+   */
   constructor(timeout: number) {
     super(`connecting took longer than ${timeout} ms`, timeout);
     this.name = "ConnectTimeoutError";
@@ -68,7 +73,10 @@ export class ConnectTimeoutError extends TimeoutError {
  * ```
  */
 export class RequestTimeoutError extends TimeoutError {
-  /** @param timeout The limit in milliseconds. */
+  /**
+   * Creates the error.
+   * @param timeout The limit in milliseconds.
+   */
   constructor(timeout: number) {
     super(`the request took longer than ${timeout} ms`, timeout);
     this.name = "RequestTimeoutError";
@@ -87,7 +95,10 @@ export class RequestTimeoutError extends TimeoutError {
  * ```
  */
 export class ResponseHeaderTimeoutError extends TimeoutError {
-  /** @param timeout The limit in milliseconds. */
+  /**
+   * Creates the error.
+   * @param timeout The limit in milliseconds.
+   */
   constructor(timeout: number) {
     super(`no response head within ${timeout} ms of sending the request`, timeout);
     this.name = "ResponseHeaderTimeoutError";
@@ -105,7 +116,10 @@ export class ResponseHeaderTimeoutError extends TimeoutError {
  * ```
  */
 export class ReadIdleTimeoutError extends TimeoutError {
-  /** @param timeout The limit in milliseconds. */
+  /**
+   * Creates the error.
+   * @param timeout The limit in milliseconds.
+   */
   constructor(timeout: number) {
     super(`no response body bytes for ${timeout} ms`, timeout);
     this.name = "ReadIdleTimeoutError";
@@ -124,7 +138,10 @@ export class ReadIdleTimeoutError extends TimeoutError {
  * ```
  */
 export class WriteIdleTimeoutError extends TimeoutError {
-  /** @param timeout The limit in milliseconds. */
+  /**
+   * Creates the error.
+   * @param timeout The limit in milliseconds.
+   */
   constructor(timeout: number) {
     super(`sending the request body stalled for ${timeout} ms`, timeout);
     this.name = "WriteIdleTimeoutError";
@@ -150,6 +167,8 @@ export class ProxyError extends Error {
   readonly statusText: string;
 
   /**
+
+   * Creates the error.
    * @param status The proxy's status code.
    * @param statusText The proxy's reason phrase.
    */
@@ -180,6 +199,8 @@ export class RedirectError extends Error {
   readonly location: string;
 
   /**
+
+   * Creates the error.
    * @param message What went wrong.
    * @param status The redirect's status code.
    * @param location Where it pointed.
@@ -212,6 +233,8 @@ export class ConnectionClosedError extends Error {
   readonly bodyStarted: boolean;
 
   /**
+
+   * Creates the error.
    * @param reused Whether the connection had served requests before.
    * @param bodyStarted Whether the streamed request body had started to be read.
    * @param options The underlying cause, if any.

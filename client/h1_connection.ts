@@ -150,6 +150,8 @@ export class H1ClientConnection implements ProtocolConnection {
   #idleError: unknown = undefined;
 
   /**
+
+   * Wraps an open connection.
    * @param conn An open connection to the origin (or to a forward proxy).
    * @param options Request-target form, proxy credentials, limits.
    */

@@ -33,6 +33,8 @@ export {
   RetryableRequestError,
 } from "./_protocol.ts";
 export type { RequestBody } from "./_body.ts";
+export { HTTP2Settings, type HTTP2SettingsInit } from "../http2/settings.ts";
+export type { Addr, Conn } from "../conn/types.ts";
 export * from "./errors.ts";
 export * from "./h1_connection.ts";
 export * from "./transport.ts";

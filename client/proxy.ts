@@ -147,7 +147,13 @@ export class ProxyConfig {
   #all = false;
   #rules: NoProxyRule[] = [];
 
-  /** @param init The proxies and the hosts that bypass them; nothing means no proxy. */
+  /**
+
+   * Creates the configuration.
+
+   * @param init The proxies and the hosts that bypass them; nothing means no proxy.
+
+   */
   constructor(init: ProxyConfigInit = {}) {
     this.http = parseProxyUrl(init.http, "http");
     this.https = parseProxyUrl(init.https, "https");

@@ -212,7 +212,13 @@ export class Transport implements AsyncDisposable {
   #closed = false;
   #closing: Promise<void> | null = null;
 
-  /** @param options Pool limits, TLS, HTTP/2 preference, timeouts. */
+  /**
+
+   * Creates a transport; connections are opened as requests need them.
+
+   * @param options Pool limits, TLS, HTTP/2 preference, timeouts.
+
+   */
   constructor(options: TransportOptions = {}) {
     this.#maxIdlePerHost = options.maxIdlePerHost ?? 64;
     this.#maxConnsPerHost = options.maxConnsPerHost ?? 0;
@@ -499,14 +505,14 @@ export class Transport implements AsyncDisposable {
     let conn: Conn;
     let forward = false;
     if (proxy !== null && (secure || protocol === "h2")) {
+      if (secure && proxy.protocol === "https:") {
+        // TLS inside TLS: startTls needs a plain socket under it.
+        throw new Error(
+          "https:// through an https:// proxy is not supported; use an http:// proxy URL",
+        );
+      }
       conn = await connectThroughProxy(hostname, port, proxy, { signal, caCerts });
       if (secure) {
-        if (conn.secure) {
-          conn.close();
-          throw new Error(
-            "https:// through an https:// proxy is not supported; use an http:// proxy",
-          );
-        }
         const plain = conn;
         conn = await raceSignal(
           startTls(plain, { hostname, caCerts, alpnProtocols }),

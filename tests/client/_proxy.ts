@@ -3,7 +3,7 @@
  * relayed with `connection: close` upstream) and CONNECT tunnels, with optional Basic
  * authentication. It records what it was asked for.
  */
-import type { Conn } from "../../conn/types.ts";
+import type { Conn, ServerTlsOptions } from "../../conn/types.ts";
 import { connect } from "../../conn/connect.ts";
 import { listen } from "../../conn/listen.ts";
 import { BufferedReader } from "../../http1/buffered_reader.ts";
@@ -25,7 +25,7 @@ export interface ProxiedRequest {
 /** A running test proxy. */
 export interface TestProxy extends AsyncDisposable {
   port: number;
-  /** `http://[user:pass@]127.0.0.1:PORT` */
+  /** `http://[user:pass@]127.0.0.1:PORT`, or `https://[user:pass@]localhost:PORT` with TLS */
   url(credentials?: string): string;
   /** What it was asked for, in order. */
   requests: ProxiedRequest[];
@@ -52,10 +52,14 @@ async function pump(from: Conn, to: Conn, first?: Uint8Array): Promise<void> {
 /**
  * Starts the proxy on 127.0.0.1.
  *
- * @param options `auth`: the `user:password` it requires, if any.
+ * @param options `auth`: the `user:password` it requires, if any; `tls`: serve clients over TLS.
  */
-export async function startTestProxy(options: { auth?: string } = {}): Promise<TestProxy> {
-  const listener = await listen({ hostname: "127.0.0.1", port: 0 });
+export async function startTestProxy(
+  options: { auth?: string; tls?: ServerTlsOptions } = {},
+): Promise<TestProxy> {
+  const listener = await listen({ hostname: "127.0.0.1", port: 0, tls: options.tls });
+  const scheme = options.tls ? "https" : "http";
+  const host = options.tls ? "localhost" : "127.0.0.1";
   const expected = options.auth ? "Basic " + btoa(options.auth) : null;
   const requests: ProxiedRequest[] = [];
   const open = new Set<Conn>();
@@ -144,7 +148,7 @@ export async function startTestProxy(options: { auth?: string } = {}): Promise<T
   const proxy: TestProxy = {
     port: listener.addr.port,
     url: (credentials) =>
-      `http://${credentials ? credentials + "@" : ""}127.0.0.1:${listener.addr.port}`,
+      `${scheme}://${credentials ? credentials + "@" : ""}${host}:${listener.addr.port}`,
     requests,
     get accepted() {
       return accepted;

@@ -198,6 +198,26 @@ Deno.test("proxy: connectThroughProxy gives a plain tunnel that carries any prot
   assertEquals(proxy.requests[0].target, `127.0.0.1:${echo.port}`);
 });
 
+Deno.test("proxy: an https:// proxy is reached over TLS for forward proxying", async () => {
+  await using server = await countingServe(() => new Response("via a TLS proxy"));
+  await using proxy = await startTestProxy({ auth: "u:p", tls: { cert: CERT, key: KEY } });
+  await using client = testClient({
+    caCerts: [CA],
+    proxy: new ProxyConfig({ http: proxy.url("u:p") }),
+  });
+  assertEquals(await (await client.get(server.origin)).text(), "via a TLS proxy");
+  assertEquals(proxy.requests[0].allowed, true);
+});
+
+Deno.test("proxy: https:// through an https:// proxy is refused with a clear error", async () => {
+  await using proxy = await startTestProxy({ tls: { cert: CERT, key: KEY } });
+  await using client = testClient({
+    caCerts: [CA],
+    proxy: new ProxyConfig({ https: proxy.url() }),
+  });
+  await assertRejects(() => client.get("https://localhost:1/"), Error, "https:// proxy");
+});
+
 // ---- a real proxy: tinyproxy ----
 
 /** The path of an executable on PATH (or in /usr/sbin), or `null`. */
