@@ -5,13 +5,14 @@
  * Every server is started once (pinned to one core with `taskset` when there are two or
  * more, wrk to another), warmed up, then measured round-robin: for each repeat, each route
  * and each connection count, every server gets one wrk run in turn, so that a change in the
- * machine's load hits all servers alike. The median requests per second of the repeats is
- * reported with the ratio of ours to the runtime's own server.
+ * machine's load hits all servers alike; ours and the runtime's own server run back to back,
+ * their order alternating. Reported: the median requests per second and server CPU time per
+ * request of each, and the medians of the side-by-side ratios of ours to the runtime's own.
  *
  * Run it through `bench/run.sh` (which installs the npm tools and bundles our server for
  * Node first), or directly: `deno run -A bench/http1_server.ts`. Environment:
- * - `BENCH_DURATION` seconds per wrk run (default 7), `BENCH_WARMUP` seconds (default 2),
- * - `BENCH_REPEATS` (default 3), `BENCH_CONNS` comma-separated connection counts (default
+ * - `BENCH_DURATION` seconds per wrk run (default 4), `BENCH_WARMUP` seconds (default 2),
+ * - `BENCH_REPEATS` (default 5), `BENCH_CONNS` comma-separated connection counts (default
  *   `50`; `50,1` adds a one-connection run), `BENCH_SERVERS` comma-separated server names
  *   to run a subset (default all), `BENCH_ROUTES` (default `/,/64k`).
  *
@@ -89,9 +90,9 @@ function envNumber(name: string, fallback: number): number {
   return v ? Number(v) : fallback;
 }
 
-const DURATION = envNumber("BENCH_DURATION", 7);
+const DURATION = envNumber("BENCH_DURATION", 4);
 const WARMUP = envNumber("BENCH_WARMUP", 2);
-const REPEATS = envNumber("BENCH_REPEATS", 3);
+const REPEATS = envNumber("BENCH_REPEATS", 5);
 const CONNS = (Deno.env.get("BENCH_CONNS") ?? "50").split(",").map(Number);
 const ROUTES = (Deno.env.get("BENCH_ROUTES") ?? "/,/64k").split(",");
 const ONLY = Deno.env.get("BENCH_SERVERS")?.split(",");
@@ -227,13 +228,22 @@ try {
   }
   log("warmed up");
 
+  const pairSwapped: Running[] = [];
+  for (const runtime of ["Deno", "Node", "Bun"]) {
+    pairSwapped.push(...running.filter((r) => r.spec.runtime === runtime && !r.spec.ours));
+    pairSwapped.push(...running.filter((r) => r.spec.runtime === runtime && r.spec.ours));
+  }
   const samples = new Map<string, number[]>();
   const cpuSamples = new Map<string, number[]>();
   const errors = new Map<string, string[]>();
   for (let rep = 1; rep <= REPEATS; rep++) {
     for (const route of ROUTES) {
       for (const conns of CONNS) {
-        for (const r of running) {
+        // Each server runs right after the other of its runtime's pair, the pair's order
+        // alternating from one repeat to the next, so that each ratio compares two runs a few
+        // seconds apart.
+        const order = rep % 2 === 1 ? running : pairSwapped;
+        for (const r of order) {
           const key = `${r.spec.name} ${route} ${conns}`;
           const res = await wrk(r.port, route, conns, DURATION, r.child.pid);
           samples.set(key, [...(samples.get(key) ?? []), res.rps]);
@@ -253,9 +263,22 @@ try {
     "| runtime | route | conns | ours req/s | baseline | baseline req/s | req/s ours / baseline | ours CPU/req | baseline CPU/req | CPU/req ours / baseline |",
     "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
   ];
+  const series = (
+    m: Map<string, number[]>,
+    spec: ServerSpec | undefined,
+    route: string,
+    c: number,
+  ) => spec ? m.get(`${spec.name} ${route} ${c}`)! : [];
   const cell = (m: Map<string, number[]>, spec: ServerSpec | undefined, route: string, c: number) =>
-    spec ? median(m.get(`${spec.name} ${route} ${c}`)!) : NaN;
-  const ratio = (a: number, b: number) => Number.isFinite(a / b) ? (a / b).toFixed(2) + "x" : "n/a";
+    spec ? median(series(m, spec, route, c)) : NaN;
+  /** The median of the per-repeat ratios ours / baseline (each of two runs side by side). */
+  const paired = (m: Map<string, number[]>, o?: ServerSpec, b?: ServerSpec, route = "", c = 0) => {
+    const os = series(m, o, route, c);
+    const bs = series(m, b, route, c);
+    if (!os.length || !bs.length) return "n/a";
+    const r = median(os.map((x, i) => x / bs[i]));
+    return Number.isFinite(r) ? r.toFixed(2) + "x" : "n/a";
+  };
   const us = (n: number) => Number.isFinite(n) ? `${n.toFixed(1)} µs` : "n/a";
   for (const runtime of ["Deno", "Node", "Bun"] as const) {
     const ours = running.find((r) => r.spec.runtime === runtime && r.spec.ours)?.spec;
@@ -270,7 +293,9 @@ try {
         rows.push(
           `| ${runtime} | \`${route}\` | ${conns} | ${fmt(o)} | ${base?.label ?? "n/a"} | ${
             fmt(b)
-          } | ${ratio(o, b)} | ${us(oc)} | ${us(bc)} | ${ratio(oc, bc)} |`,
+          } | ${paired(samples, ours, base, route, conns)} | ${us(oc)} | ${us(bc)} | ${
+            paired(cpuSamples, ours, base, route, conns)
+          } |`,
         );
       }
     }
@@ -300,8 +325,10 @@ try {
     "",
     ...rows,
     "",
-    `Median of ${REPEATS} runs of \`wrk -t1 -c<conns> -d${DURATION}s\` per cell (after ${WARMUP} s of warm-up per route), ` +
-    `servers measured round-robin in one run. ` +
+    `req/s and CPU/req: medians of ${REPEATS} runs of \`wrk -t1 -c<conns> -d${DURATION}s\` per server and route ` +
+    `(after ${WARMUP} s of warm-up per route), all servers measured round-robin in one run; ` +
+    `each runtime's two servers run back to back (their order alternating), and the ratios are the ` +
+    `medians of those side-by-side ratios. ` +
     (pin
       ? `Servers pinned to CPU ${SERVER_CPU}, wrk to CPU ${WRK_CPU} (taskset); ${cores} cores.`
       : `No CPU pinning; ${cores} cores.`),
