@@ -59,7 +59,10 @@ if [ "$runtime" = node ]; then
     --test-timeout="$timeout_ms" --test-reporter=spec "${bundles[@]}" 2>&1 | tee "$log" ||
     status=$?
   count() { sed -n "s/^ℹ $1 \([0-9]*\)$/\1/p" "$log" | tail -1; }
-  passed=$(count pass) failed=$(count fail) skipped=$(count skipped)
+  # A test (or a whole file) that timed out is counted as cancelled: a failure too.
+  passed=$(count pass) skipped=$(count skipped)
+  fail=$(count fail) cancelled=$(count cancelled)
+  failed=$((${fail:-0} + ${cancelled:-0}))
 else
   bun=node_modules/.bin/bun
   echo "bun $("$bun" --version): ${#bundles[@]} test files"
