@@ -1227,5 +1227,4 @@ export abstract class Http2Connection {
       new Http2Error(Http2ErrorCode.CANCEL, "HTTP/2 connection closed by the peer"),
     );
   }
-
 }

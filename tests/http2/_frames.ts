@@ -355,6 +355,22 @@ export class RawPeer {
     return this.hpack.decode(p);
   }
 
+  /** As a server: reads the 24-byte client preface and checks it. */
+  async expectPreface(): Promise<void> {
+    while (this.#buf.byteLength < 24) {
+      this.#reading ??= this.conn.read();
+      const chunk = await this.#reading;
+      this.#reading = null;
+      if (chunk === null) throw new Error("closed before the preface");
+      this.#buf = concat(this.#buf, chunk);
+    }
+    assertEquals(
+      new TextDecoder().decode(this.#buf.subarray(0, 24)),
+      "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+    );
+    this.#buf = this.#buf.slice(24);
+  }
+
   /** Reads frames until one matches; fails at EOF or timeout. Skips others (returned in `skipped`). */
   async until(
     pred: (f: RawFrame) => boolean,

@@ -13,7 +13,7 @@ import {
   serveHttp2,
 } from "../../http2/server_connection.ts";
 import { HTTP2Settings } from "../../http2/settings.ts";
-import { data, F, headers, rawPair, RawPeer, req, T } from "./_frames.ts";
+import { data, F, headers, rawPair, type RawPeer, req, T } from "./_frames.ts";
 
 /**
  * The default test handler: `/hold` keeps the stream open until it is aborted; anything

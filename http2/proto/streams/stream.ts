@@ -241,17 +241,18 @@ export class H2Stream {
   }
 
   /**
-   * The receiving side fails: the body errors (after no further reads), trailers reject.
-   * Buffered bytes are dropped; the caller grants them back to the connection.
+   * The receiving side fails: the body errors, trailers reject. Buffered bytes are dropped
+   * (the caller grants them back to the connection), unless the body had already ended.
    *
    * @param err Why.
    * @returns The bytes that were buffered and are now dropped.
    */
   failInbound(err: unknown): number {
+    // A body that was received whole stays readable.
+    if (this.inEnded) return 0;
     const dropped = this.inBytes;
     this.inChunks = [];
     this.inBytes = 0;
-    if (this.inEnded) return dropped;
     this.inError = err;
     const c = this.#controller;
     if (c !== null) {
