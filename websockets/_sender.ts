@@ -393,3 +393,111 @@ export class Sender {
     await this.#writeEncoded(this.#plain(op, bytes, fin, false));
   }
 }
+
+/** Buffers below this size are joined with their neighbours when writes are batched. */
+const JOIN_BELOW = 16 * 1024;
+/** The most bytes joined into one write. */
+const JOIN_MAX = 64 * 1024;
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(noop);
+  return { promise, resolve, reject };
+}
+
+/**
+ * Passes writes on in call order, one batch at a time: writes made while an earlier one
+ * is still in flight wait and then go out together, small ones joined into one buffer.
+ * Frames sent back to back thus cost one `Conn.write` (one syscall) per batch instead of
+ * one each; a lone write goes out at once.
+ */
+export class WriteBatcher {
+  #write: (data: Uint8Array) => Promise<void>;
+  #busy = false;
+  #queue: Uint8Array[] = [];
+  #done: Deferred | null = null;
+
+  /** @param write The connection's write. */
+  constructor(write: (data: Uint8Array) => Promise<void>) {
+    this.#write = write;
+  }
+
+  /**
+   * Writes `data` after everything written before.
+   *
+   * @param data The bytes (not copied when written alone or when large).
+   * @returns Resolves once handed to the connection.
+   */
+  write(data: Uint8Array): Promise<void> {
+    if (!this.#busy) {
+      this.#busy = true;
+      return this.#issue([data]);
+    }
+    this.#queue.push(data);
+    return (this.#done ??= deferred()).promise;
+  }
+
+  #issue(buffers: Uint8Array[]): Promise<void> {
+    let last: Promise<void> | null = null;
+    const flush = (group: Uint8Array[], size: number) => {
+      last?.catch(noop); // a failure shows in the last write too
+      last = this.#write(group.length === 1 ? group[0] : join(group, size));
+    };
+    let group: Uint8Array[] = [];
+    let size = 0;
+    for (const b of buffers) {
+      if (b.length >= JOIN_BELOW) {
+        if (group.length > 0) flush(group, size);
+        group = [];
+        size = 0;
+        flush([b], b.length);
+      } else {
+        if (size + b.length > JOIN_MAX && group.length > 0) {
+          flush(group, size);
+          group = [];
+          size = 0;
+        }
+        group.push(b);
+        size += b.length;
+      }
+    }
+    if (group.length > 0) flush(group, size);
+    const done: Promise<void> = last!;
+    const next = () => this.#next();
+    done.then(next, next);
+    return done;
+  }
+
+  #next(): void {
+    if (this.#queue.length === 0) {
+      this.#busy = false;
+      return;
+    }
+    const buffers = this.#queue;
+    const done = this.#done!;
+    this.#queue = [];
+    this.#done = null;
+    this.#issue(buffers).then(done.resolve, done.reject);
+  }
+}
+
+function join(parts: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}

@@ -127,6 +127,8 @@ export class WebSocketError extends Error {
   readonly reason: string;
 
   /**
+   * Makes an error for a close code.
+   *
    * @param code The close code.
    * @param reason The close reason, shown in the message.
    * @param options Standard error options (`cause`).
@@ -163,6 +165,8 @@ export class WebSocketTimeoutError extends WebSocketError {
   readonly timeout: WebSocketTimeout;
 
   /**
+   * Makes the error for an expired timeout.
+   *
    * @param timeout Which timeout expired.
    * @param ms Its length in milliseconds.
    */

@@ -50,7 +50,7 @@
  * @module
  */
 
-export type { Conn } from "../conn/types.ts";
+export type { Addr, Conn } from "../conn/types.ts";
 export {
   CloseCode,
   type CloseCodes,

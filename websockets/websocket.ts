@@ -8,7 +8,7 @@
 import type { Conn } from "../conn/types.ts";
 import { isValidCloseCode, WebSocketError, WebSocketTimeoutError } from "./errors.ts";
 import { Opcode, Receiver, type ReceiverHandler } from "./_receiver.ts";
-import { type FragmentSource, Sender } from "./_sender.ts";
+import { type FragmentSource, Sender, WriteBatcher } from "./_sender.ts";
 import { type Codec, createCodec } from "./_deflate.ts";
 import { type DeflateParams, formatDeflateParams } from "./permessage_deflate.ts";
 
@@ -137,6 +137,7 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
   readonly role: "client" | "server";
 
   #conn: Conn;
+  #out: WriteBatcher;
   #owns: boolean;
   #server: boolean;
   #receiver: Receiver;
@@ -175,6 +176,9 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
   #abandoned = false;
 
   /**
+   * Starts a WebSocket over a connection whose opening handshake is done, and starts
+   * reading from it.
+   *
    * @param conn The connection, with the opening handshake done.
    * @param options Role, negotiated parameters, limits and timeouts.
    */
@@ -183,6 +187,7 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
       throw new TypeError(`role must be "client" or "server", not ${options.role}`);
     }
     this.#conn = conn;
+    this.#out = new WriteBatcher((data) => conn.write(data));
     this.role = options.role;
     this.#server = options.role === "server";
     this.#owns = options.ownsConn ?? true;
@@ -488,7 +493,7 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
   // Writing
 
   #write(data: Uint8Array): Promise<void> {
-    const written = this.#conn.write(data);
+    const written = this.#out.write(data);
     if (this.#writeIdle > 0) {
       if (this.#pendingWrites++ === 0) {
         this.#writeSince = Date.now();

@@ -194,3 +194,17 @@ export function deadline(ms: number, what: string): { promise: Promise<never>; c
   promise.catch(() => {});
   return { promise, cancel: () => clearTimeout(timer) };
 }
+
+/** Which runtime runs the tests (they also run on Node and Bun through tests/_node). */
+export const RUNTIME: "deno" | "node" | "bun" = "Bun" in globalThis
+  ? "bun"
+  : (globalThis as { Deno?: { version?: { deno?: string } } }).Deno?.version?.deno
+  ? "deno"
+  : "node";
+
+/** The resident set size, in bytes, on any of the three runtimes. */
+export function rss(): number {
+  const proc = (globalThis as { process?: { memoryUsage(): { rss: number } } }).process;
+  if (RUNTIME !== "deno" && proc) return proc.memoryUsage().rss;
+  return Deno.memoryUsage().rss;
+}
