@@ -207,6 +207,22 @@ function fmt(n: number): string {
 
 const specs = SERVERS.filter((s) => !ONLY || ONLY.includes(s.name));
 const started = new Date();
+// What is measured: the checkout as it is when the run starts (others may commit meanwhile).
+const commit = await output(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]);
+const dirty = (await output([
+    "git",
+    "-C",
+    ROOT,
+    "status",
+    "--porcelain",
+    "--",
+    "server",
+    "http1",
+    "http2",
+    "conn",
+  ]))
+  ? " (with uncommitted changes in server/, http1/, http2/ or conn/)"
+  : "";
 const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
 log(
@@ -303,21 +319,6 @@ try {
 
   const versions = running.map((r) => `${r.spec.label}: ${r.banner}`).join("; ");
   const wrkVersion = (await output(["wrk", "-v"])).split("\n")[0];
-  const commit = await output(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]);
-  const dirty = (await output([
-      "git",
-      "-C",
-      ROOT,
-      "status",
-      "--porcelain",
-      "--",
-      "server",
-      "http1",
-      "http2",
-      "conn",
-    ]))
-    ? " (with uncommitted changes in server/, http1/, http2/ or conn/)"
-    : "";
   const report = [
     `HTTP/1.1 server, ${
       started.toISOString().slice(0, 16).replace("T", " ")

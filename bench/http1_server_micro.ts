@@ -5,7 +5,7 @@
  * it calls, not the kernel. On a shared machine this is steadier than wrk's requests per
  * second, which makes it the tool to A/B a change of the server:
  *
- * `deno run -A --v8-flags=--expose-gc bench/http1_server_micro.ts [other checkout ...]`
+ * `deno run -A bench/http1_server_micro.ts [other checkout ...]`
  *
  * measures this checkout's `server/mod.ts` and those of the other checkouts (each a folder
  * with the same layout, e.g. a `git worktree`) in one process, alternating batches, and
@@ -161,9 +161,6 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** V8's `gc()`, there with `--v8-flags=--expose-gc`. */
-const gc = (globalThis as { gc?: () => void }).gc;
-
 const dirs = [ROOT, ...Deno.args.map((d) => d.replace(/\/$/, ""))];
 const subjects: Subject[] = [];
 for (const dir of dirs) {
@@ -176,11 +173,9 @@ for (const route of ROUTES) {
   for (const s of subjects) for (let i = 0; i < 3; i++) await batch(s, route);
   const results = subjects.map(() => [] as number[]);
   for (let b = 0; b < BATCHES; b++) {
-    // Rotate the order each round, and collect garbage before each batch, so that no
-    // subject pays for another's garbage or always runs first.
+    // Rotate the order each round so that no subject always runs first.
     for (let k = 0; k < subjects.length; k++) {
       const i = (b + k) % subjects.length;
-      gc?.();
       results[i].push(await batch(subjects[i], route));
     }
   }
