@@ -35,7 +35,7 @@ export class NodeConn implements Conn {
   #error: Error | null = null;
   #reader: { resolve: (c: Uint8Array | null) => void; reject: (e: Error) => void } | null = null;
   #paused = false;
-  #drainWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  #pendingWrites: { resolve: () => void; reject: (e: Error) => void }[] = [];
   #closed = false;
 
   constructor(readonly socket: Net.Socket, private readonly unixPath?: string) {
@@ -43,10 +43,10 @@ export class NodeConn implements Conn {
     this.secure = tlsSocket.encrypted === true;
     this.alpnProtocol = typeof tlsSocket.alpnProtocol === "string" ? tlsSocket.alpnProtocol : null;
     socket.on("data", (data: Uint8Array) => this.#onData(data));
-    socket.on("end", () => this.#finish(null));
+    // "end" only ends reading (the peer half-closed); "close" and "error" end writing too.
+    socket.on("end", () => this.#endReading(null));
     socket.on("close", () => this.#finish(null));
     socket.on("error", (error: Error) => this.#finish(error));
-    socket.on("drain", () => this.#wakeWriters(null));
   }
 
   get localAddr(): Addr {
@@ -75,6 +75,11 @@ export class NodeConn implements Conn {
   }
 
   #finish(error: Error | null): void {
+    this.#endReading(error);
+    this.#failWriters(this.#error ?? new Error("connection closed"));
+  }
+
+  #endReading(error: Error | null): void {
     if (error && !this.#error && !this.#closed) this.#error = error;
     this.#ended = true;
     if (this.#reader) {
@@ -83,14 +88,10 @@ export class NodeConn implements Conn {
       if (this.#error && this.#chunks.length === 0) reader.reject(this.#error);
       else reader.resolve(null);
     }
-    this.#wakeWriters(this.#error ?? new Error("connection closed"));
   }
 
-  #wakeWriters(error: Error | null): void {
-    for (const waiter of this.#drainWaiters.splice(0)) {
-      if (error) waiter.reject(error);
-      else waiter.resolve();
-    }
+  #failWriters(error: Error): void {
+    for (const waiter of this.#pendingWrites.splice(0)) waiter.reject(error);
   }
 
   read(): Promise<Uint8Array | null> {
@@ -115,8 +116,19 @@ export class NodeConn implements Conn {
     if (this.#closed || this.socket.destroyed) {
       return Promise.reject(new Error("connection closed"));
     }
-    if (this.socket.write(data)) return Promise.resolve();
-    return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
+    // Resolve once Node is done with `data`: it keeps a reference until the chunk is
+    // flushed, and the caller may reuse the buffer as soon as write() resolves.
+    return new Promise((resolve, reject) => {
+      const waiter = { resolve, reject };
+      this.#pendingWrites.push(waiter);
+      this.socket.write(data, (error?: Error | null) => {
+        const at = this.#pendingWrites.indexOf(waiter);
+        if (at === -1) return; // already failed by #finish
+        this.#pendingWrites.splice(at, 1);
+        if (error) reject(error);
+        else resolve();
+      });
+    });
   }
 
   closeWrite(): Promise<void> {

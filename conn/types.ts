@@ -55,7 +55,10 @@ export interface Conn {
    * Rejects if the connection fails. Calls must not overlap.
    */
   read(): Promise<Uint8Array | null>;
-  /** Sends all of `data`; resolves when it has been handed to the transport. */
+  /**
+   * Sends all of `data`; resolves when the transport is done with it, so the caller may
+   * reuse the buffer then (not before).
+   */
   write(data: Uint8Array): Promise<void>;
   /** Finishes sending (a TCP FIN); reading goes on. */
   closeWrite(): Promise<void>;
