@@ -33,6 +33,19 @@ export function encodeLatin1(text: string): Uint8Array {
   return out;
 }
 
+/** Writes `text` (no character above U+00FF) one byte a character at the start of `out`. */
+export function encodeLatin1Into(text: string, out: Uint8Array): void {
+  if (ASCII.test(text)) {
+    encoder.encodeInto(text, out);
+    return;
+  }
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0xff) throw new TypeError(`character U+${c.toString(16)} is not a byte`);
+    out[i] = c;
+  }
+}
+
 /**
  * The reason phrase for a status code (`"OK"` for 200), or `""` for unknown codes.
  *

@@ -3,14 +3,14 @@ import type { BufferedReader } from "../http1/buffered_reader.ts";
 import { BodyReader, bodyStream } from "../http1/body_reader.ts";
 import { encodeChunk, encodeLastChunk } from "../http1/chunked.ts";
 import { type ParsedRequest, toHeaders } from "../http1/parse.ts";
-import { encodeLatin1, responseHead } from "../http1/serialize.ts";
+import { encodeLatin1, encodeLatin1Into, responseHead } from "../http1/serialize.ts";
 import { httpDate } from "./_date.ts";
 import type { RequestHead, ServeInfo, Stream } from "./stream.ts";
 import type { UpgradedConn } from "./_upgrade.ts";
 
 const CONTINUE = encodeLatin1("HTTP/1.1 100 Continue\r\n\r\n");
-/** Fields the server sets itself from the framing it chooses. */
-const FRAMING_FIELDS = new Set(["transfer-encoding", "connection", "keep-alive"]);
+
+const EMPTY_HEADERS = new Headers();
 
 /** Where the response of an exchange is. */
 type ResponseState = "head" | "body" | "done" | "upgraded";
@@ -26,8 +26,8 @@ function noBodyStatus(status: number): boolean {
 export class H1Stream implements Stream {
   readonly request: RequestHead;
   readonly info: ServeInfo;
-  readonly trailers: Promise<Headers>;
-  readonly controller = new AbortController();
+  #trailers: Promise<Headers> | null = null;
+  #controller: AbortController | null = null;
   /** Whether the connection may carry another exchange after this one. */
   keepAlive: boolean;
   #state: ResponseState = "head";
@@ -45,24 +45,47 @@ export class H1Stream implements Stream {
     url: string,
     info: Omit<ServeInfo, "signal" | "protocol">,
   ) {
+    let headers: Headers | null = null;
     this.request = {
       method: parsed.method,
       target: parsed.target,
       url,
-      headers: toHeaders(parsed.fields),
+      get headers() {
+        return headers ??= toHeaders(parsed.fields);
+      },
     };
+    // deno-lint-ignore no-this-alias
+    const self = this;
     this.info = {
-      ...info,
+      remoteAddr: info.remoteAddr,
+      localAddr: info.localAddr,
+      secure: info.secure,
       protocol: parsed.minor === 0 ? "HTTP/1.0" : "HTTP/1.1",
-      signal: this.controller.signal,
+      get signal() {
+        return self.controller.signal;
+      },
     };
     this.keepAlive = parsed.keepAlive;
     this.#bodyReader = new BodyReader(reader, parsed.framing);
     if (parsed.framing.kind === "chunked") {
-      this.trailers = new Promise((resolve) => (this.#resolveTrailers = resolve));
-    } else {
-      this.trailers = Promise.resolve(new Headers());
+      this.#trailers = new Promise((resolve) => (this.#resolveTrailers = resolve));
     }
+  }
+
+  get controller(): AbortController {
+    return this.#controller ??= new AbortController();
+  }
+
+  get trailers(): Promise<Headers> {
+    return this.#trailers ??= Promise.resolve(new Headers());
+  }
+
+  /** The request header fields as name/value pairs, for a Request's init. */
+  headerPairs(): [string, string][] {
+    const f = this.parsed.fields;
+    const out: [string, string][] = new Array(f.length >> 1);
+    for (let i = 0; i < f.length; i += 2) out[i >> 1] = [f[i], f[i + 1]];
+    return out;
   }
 
   /** Whether the request has a body at all. */
@@ -130,13 +153,39 @@ export class H1Stream implements Stream {
     init: HeadersInit | undefined,
     endStream: boolean,
     statusText = "",
+    bodyLength = -1,
   ): string {
     if (this.#state !== "head") throw new Error("response already started");
     const headers = init instanceof Headers ? init : new Headers(init);
-    const connection = headers.get("connection");
+    // One pass over the fields: the lines to send, and the fields that decide the framing.
+    let lines = "";
+    let connection: string | null = null;
+    let length: string | null = null;
+    let hasDate = false;
+    for (const [name, value] of headers) {
+      switch (name) {
+        case "connection":
+          connection = value;
+          continue;
+        case "transfer-encoding":
+        case "keep-alive":
+          continue;
+        case "content-length":
+          if (bodyLength >= 0) continue;
+          length = value;
+          break;
+        case "date":
+          hasDate = true;
+          break;
+      }
+      lines += name + ": " + value + "\r\n";
+    }
+    if (bodyLength >= 0) {
+      length = String(bodyLength);
+      lines += "content-length: " + length + "\r\n";
+    }
     if (connection && /(^|,)\s*close\s*(,|$)/i.test(connection)) this.keepAlive = false;
-    let extra = "";
-    const length = headers.get("content-length");
+    let extra = lines;
     if (this.parsed.method === "HEAD" || noBodyStatus(status)) {
       this.#framing = "none";
     } else if (length !== null) {
@@ -153,11 +202,11 @@ export class H1Stream implements Stream {
       this.#framing = "close";
       this.keepAlive = false;
     }
-    if (!headers.has("date")) extra += "date: " + httpDate() + "\r\n";
+    if (!hasDate) extra += "date: " + httpDate() + "\r\n";
     if (!this.keepAlive) extra += "connection: close\r\n";
     else if (this.parsed.minor === 0) extra += "connection: keep-alive\r\n";
     this.#state = "body";
-    return responseHead(status, statusText, headers, extra, FRAMING_FIELDS);
+    return responseHead(status, statusText, EMPTY_HEADERS, extra);
   }
 
   async respond(
@@ -180,17 +229,15 @@ export class H1Stream implements Stream {
     body: Uint8Array | null,
     statusText?: string,
   ): Promise<void> {
-    if (body !== null && !noBodyStatus(status)) {
-      headers.set("content-length", String(body.byteLength));
-    }
-    const head = encodeLatin1(this.#head(status, headers, body === null, statusText));
+    const bodyLength = body !== null && !noBodyStatus(status) ? body.byteLength : -1;
+    const text = this.#head(status, headers, body === null, statusText, bodyLength);
     this.#state = "done";
     if (body === null || body.byteLength === 0 || this.#framing === "none") {
-      return this.#send(head);
+      return this.#send(encodeLatin1(text));
     }
-    const out = new Uint8Array(head.byteLength + body.byteLength);
-    out.set(head, 0);
-    out.set(body, head.byteLength);
+    const out = new Uint8Array(text.length + body.byteLength);
+    encodeLatin1Into(text, out);
+    out.set(body, text.length);
     await this.#send(out);
   }
 

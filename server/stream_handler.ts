@@ -50,6 +50,18 @@ async function settledSoon<T>(read: Promise<T>): Promise<{ value: T } | null> {
   return settled;
 }
 
+/** A Request whose `signal` is the exchange's, made only when a handler reads it. */
+class ServerRequest extends Request {
+  #info: { readonly signal: AbortSignal };
+  constructor(url: string, init: RequestInit, info: { readonly signal: AbortSignal }) {
+    super(url, init);
+    this.#info = info;
+  }
+  override get signal(): AbortSignal {
+    return this.#info.signal;
+  }
+}
+
 /**
  * Makes a Web `Request` of an exchange. GET and HEAD requests get no body, as `fetch` wants.
  *
@@ -57,16 +69,16 @@ async function settledSoon<T>(read: Promise<T>): Promise<{ value: T } | null> {
  * @returns The request; `request.signal` aborts when the exchange is cut off.
  */
 export function toRequest(stream: Stream): Request {
-  const { method, url, headers } = stream.request;
+  const { method, url } = stream.request;
   const withBody = stream.hasBody && method !== "GET" && method !== "HEAD";
-  const request = new Request(url, {
+  const pairs = (stream as { headerPairs?: () => [string, string][] }).headerPairs;
+  const request = new ServerRequest(url, {
     method,
-    headers,
+    headers: pairs ? pairs.call(stream) : stream.request.headers,
     body: withBody ? stream.body : null,
-    signal: stream.info.signal,
     // @ts-ignore: `duplex` is required for stream bodies, and not yet in every lib's RequestInit.
     duplex: "half",
-  });
+  }, stream.info);
   const upgrade = upgradeHandleOf(stream);
   if (upgrade) registerUpgrade(request, upgrade);
   return request;
