@@ -5,6 +5,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { HpackDecoder } from "../../../http2/hpack/decoder.ts";
 import { HpackEncoder } from "../../../http2/hpack/encoder.ts";
+import { readdirSync, readFileSync } from "node:fs";
 
 const CORPUS = new URL("../../../../shared/testdata/hpack/", import.meta.url);
 
@@ -36,18 +37,18 @@ function expected(c: Case): [string, string][] {
 
 function loadFolder(folder: string): Story[] {
   const dir = new URL(folder + "/", CORPUS);
-  const names = [...Deno.readDirSync(dir)]
-    .filter((e) => e.isFile && e.name.endsWith(".json"))
+  const names = readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith(".json"))
     .map((e) => e.name)
     .sort();
   return names.map((name) => ({
     path: `${folder}/${name}`,
-    cases: JSON.parse(Deno.readTextFileSync(new URL(name, dir))).cases,
+    cases: JSON.parse(readFileSync(new URL(name, dir), "utf8")).cases,
   }));
 }
 
-const FOLDERS = [...Deno.readDirSync(CORPUS)]
-  .filter((e) => e.isDirectory)
+const FOLDERS = readdirSync(CORPUS, { withFileTypes: true })
+  .filter((e) => e.isDirectory())
   .map((e) => e.name)
   .sort();
 
