@@ -94,6 +94,12 @@ function closePayload(code: number, reason: string): Uint8Array {
   return out;
 }
 
+/** A normal end: close codes 1000, 1001 and 1005 end iteration quietly. */
+function isQuiet(err: unknown): boolean {
+  return err instanceof WebSocketError &&
+    (err.code === 1000 || err.code === 1001 || err.code === 1005);
+}
+
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -165,6 +171,8 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
   #resumeRead: (() => void) | null = null;
   #closed: Promise<void>;
   #resolveClosed!: () => void;
+  #readable: ReadableStream<WebSocketMessage> | undefined;
+  #writable: WritableStream<WebSocketData> | undefined;
 
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #readTimer: ReturnType<typeof setTimeout> | undefined;
@@ -371,6 +379,38 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
     return this.#closed;
   }
 
+  /**
+   * The incoming messages as a stream (created on first use; use it or `receive()`, not
+   * both). It ends on close codes 1000, 1001 and 1005 and errors with the
+   * {@linkcode WebSocketError} otherwise; cancelling it closes the WebSocket.
+   */
+  get readable(): ReadableStream<WebSocketMessage> {
+    return this.#readable ??= new ReadableStream<WebSocketMessage>({
+      pull: async (controller) => {
+        try {
+          controller.enqueue(await this.receive());
+        } catch (err) {
+          if (isQuiet(err)) controller.close();
+          else controller.error(err);
+        }
+      },
+      cancel: () => this.close(),
+    }, { highWaterMark: 0 });
+  }
+
+  /**
+   * A stream to send messages through (created on first use): each chunk is one message,
+   * as {@linkcode WebSocket.send} takes it. Closing it closes the WebSocket with 1000;
+   * aborting it, with 1011.
+   */
+  get writable(): WritableStream<WebSocketData> {
+    return this.#writable ??= new WritableStream<WebSocketData>({
+      write: (chunk) => this.send(chunk),
+      close: () => this.close(),
+      abort: () => this.close(1011, "the message stream was aborted"),
+    });
+  }
+
   /** Closes with 1000 (for `await using`). */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
@@ -389,12 +429,7 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
       try {
         message = await this.receive();
       } catch (err) {
-        if (
-          err instanceof WebSocketError &&
-          (err.code === 1000 || err.code === 1001 || err.code === 1005)
-        ) {
-          return;
-        }
+        if (isQuiet(err)) return;
         throw err;
       }
       yield message;

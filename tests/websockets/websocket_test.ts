@@ -243,11 +243,14 @@ Deno.test("a client-initiated close: both ends see 1000 and the server ends the 
 });
 
 Deno.test("a server answers a close frame with the same code and then closes the connection", async () => {
-  const { ws, peer, reader } = raw("server");
+  // A long closeTimeout: the connection must end at once, not when it runs out.
+  const { ws, peer, reader } = raw("server", { closeTimeout: 60_000 });
   await peer.write(clientFrame(0x88, cat(hex("0f a0"), utf8("done")))); // 4000
   const echoed = await reader.frame();
   assertEquals(toHex(echoed.payload), "0f a0");
-  assert(await reader.ended(), "the server closed the connection");
+  const limit = deadline(1000, "the server did not end the connection");
+  assert(await Promise.race([reader.ended(), limit.promise]), "the server closed the connection");
+  limit.cancel();
   await ws.closed;
   assertEquals([ws.closeCode, ws.closeReason], [4000, "done"]);
 });
@@ -577,4 +580,30 @@ Deno.test("a WebSocket over a connection that fails a read reports 1006 with the
   assertEquals(err.code, 1006);
   assertInstanceOf(err.cause, Error);
   assert(err.message.includes("reset by peer"));
+});
+
+Deno.test("readable and writable streams carry messages and close the WebSocket", async () => {
+  const { client, server } = pair();
+  const got: unknown[] = [];
+  const reading = server.readable.pipeTo(new WritableStream({ write: (m) => void got.push(m) }));
+  const writer = client.writable.getWriter();
+  await writer.write("one");
+  await writer.write(new Uint8Array([2]));
+  await writer.write(["th", "ree"]);
+  await writer.close();
+  await reading; // ends quietly on 1000
+  assertEquals(got, ["one", new Uint8Array([2]), "three"]);
+  assertEquals([client.closeCode, server.closeCode], [1000, 1000]);
+});
+
+Deno.test("the readable stream errors on a close code other than 1000, 1001 and 1005", async () => {
+  const { client, server } = pair();
+  const reader = server.readable.getReader();
+  await client.close(4002, "app");
+  const err = await assertRejects(() => reader.read(), WebSocketError);
+  assertEquals(err.code, 4002);
+  const { client: c2, server: s2 } = pair();
+  await c2.readable.cancel();
+  await s2.closed;
+  assertEquals(s2.closeCode, 1000);
 });
