@@ -140,22 +140,28 @@ function abortable<T>(
 export async function denoConnect(options: ConnectOptions): Promise<Conn> {
   const { hostname, port, tls, signal } = options;
   signal?.throwIfAborted();
-  const opening = tls
-    ? Deno.connectTls({
-      hostname,
-      port,
-      caCerts: tls.caCerts,
-      alpnProtocols: tls.alpnProtocols,
-    })
-    : Deno.connect({ hostname, port });
-  const raw = await abortable<Deno.Conn>(opening, signal, (c) => c.close());
+  // TLS starts over a TCP connection made first, because a Deno.TlsConn has no
+  // setNoDelay: with Nagle on, small frames (HTTP/2 WINDOW_UPDATEs) wait for delayed ACKs.
+  const tcp = await abortable(Deno.connect({ hostname, port }), signal, (c) => c.close());
+  let raw: Deno.Conn = tcp;
   try {
-    if (options.noDelay !== false) (raw as Deno.TcpConn).setNoDelay?.(true);
+    if (options.noDelay !== false) tcp.setNoDelay(true);
     if (!tls) return new DenoConn(raw, null, false);
+    raw = await abortable(
+      Deno.startTls(tcp, {
+        hostname: tls.serverName ?? hostname,
+        caCerts: tls.caCerts,
+        alpnProtocols: tls.alpnProtocols,
+      }),
+      signal,
+      (c) => c.close(),
+    );
     const info = await abortable((raw as Deno.TlsConn).handshake(), signal, () => {});
     return new DenoConn(raw, info.alpnProtocol ?? null, true);
   } catch (error) {
-    raw.close();
+    try {
+      raw.close();
+    } catch { /* closed already */ }
     throw error;
   }
 }
