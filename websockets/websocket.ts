@@ -376,6 +376,7 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
     this.#sender.close();
     this.#sender.control(Opcode.Close, closePayload(code, reason)).catch(noop);
     this.#armCloseTimer();
+    this.#wakeReader();
     return this.#closed;
   }
 
@@ -449,7 +450,12 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
         // Nothing more to parse: an owned connection is read on to its end; one that is
         // not ours is left alone, so no read is pending when it goes back to its owner.
         if (this.#receiver.done && !this.#owns) break;
-        if (this.#queue.length - this.#qHead >= QUEUE_HIGH && !this.#receiver.done) {
+        // Backpressure: pause while received messages wait to be taken, unless closing
+        // (the peer's close frame must still be read).
+        if (
+          this.#queue.length - this.#qHead >= QUEUE_HIGH && !this.#receiver.done &&
+          !this.#closeSent
+        ) {
           await new Promise<void>((resolve) => (this.#resumeRead = resolve));
           continue;
         }

@@ -607,3 +607,14 @@ Deno.test("the readable stream errors on a close code other than 1000, 1001 and 
   await s2.closed;
   assertEquals(s2.closeCode, 1000);
 });
+
+Deno.test("close() completes while unread messages have paused reading", async () => {
+  const { client, server } = pair({ client: { closeTimeout: 60_000 } });
+  for (let i = 0; i < 500; i++) await server.send(`m${i}`); // never received by the client
+  await new Promise((r) => setTimeout(r, 20));
+  const limit = deadline(2000, "the close frame was not read");
+  await Promise.race([client.close(), limit.promise]);
+  limit.cancel();
+  assertEquals(client.closeCode, 1000);
+  assertEquals(await client.receive(), "m0", "messages received before the close are kept");
+});
