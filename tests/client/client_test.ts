@@ -8,6 +8,8 @@ import {
   TimeoutError,
   WriteIdleTimeoutError,
 } from "../../client/errors.ts";
+import { Transport } from "../../client/transport.ts";
+import { CA, CERT, KEY } from "../_fixtures.ts";
 import {
   countingServe,
   delay,
@@ -299,6 +301,19 @@ Deno.test("client: methods are normalized as fetch does; bad methods and schemes
   );
   await assertRejects(() => client.request("BAD METHOD", `${server.origin}/`), TypeError);
   await assertRejects(() => client.get("ftp://example.com/"), TypeError, "ftp:");
+});
+
+Deno.test("client: preferHttp2 false keeps this client's https requests on HTTP/1.1, even on a shared transport", async () => {
+  await using server = await countingServe((_req, info) => new Response(info.protocol), {
+    tls: { cert: CERT, key: KEY },
+  });
+  const url = `https://localhost:${server.port}/`;
+  await using own = testClient({ caCerts: [CA], preferHttp2: false });
+  assertEquals(await (await own.get(url)).text(), "HTTP/1.1");
+  const transport = new Transport({ caCerts: [CA] });
+  await using shared = testClient({ transport, preferHttp2: false });
+  assertEquals(await (await shared.get(url)).text(), "HTTP/1.1");
+  assertEquals(await (await shared.get(url, { protocol: "h1" })).text(), "HTTP/1.1");
 });
 
 Deno.test("client: a closed client refuses requests", async () => {
