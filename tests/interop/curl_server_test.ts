@@ -1,4 +1,4 @@
-import { assertEquals, assertStringIncludes } from "@std/assert";
+import { assertEquals } from "@std/assert";
 import { serve } from "../../server/serve.ts";
 import { run } from "./_process.ts";
 import { CA, CERT, KEY } from "../_fixtures.ts";
