@@ -10,6 +10,8 @@
  *   `Response`; {@linkcode open} streams a request body; {@linkcode Client} and
  *   {@linkcode Transport} hold reusable configuration (HTTP/2 by ALPN, proxies, the five
  *   timeouts, {@linkcode HTTP2Settings}).
+ * - WebSockets: {@linkcode WebSockets} (`open`, `listen`, `upgrade`, `send`, `receive`,
+ *   `forceClose`, `serverAddr`) with permessage-deflate, over any connection.
  * - Connections: anything in the {@linkcode Conn} shape carries every protocol;
  *   {@linkcode toConn} takes a `Deno.Conn`, a Node socket or a pair of Web streams.
  *
@@ -53,3 +55,23 @@ export {
 export * from "./server/mod.ts";
 export * from "./client/mod.ts";
 export * from "./http2/mod.ts";
+export { WebSockets, type WebSocketsNamespace } from "./websockets/namespace.ts";
+export {
+  CloseCode,
+  type DeflateOptions,
+  type DeflateParams,
+  type HandshakeOptions,
+  type ListenOptions as WebSocketListenOptions,
+  NativeWebSocketAdapter,
+  type OpenConnOptions,
+  type OpenOptions as WebSocketOpenOptions,
+  type UpgradeOptions,
+  WebSocket,
+  type WebSocketConnection,
+  type WebSocketData,
+  WebSocketError,
+  WebSocketHandshakeError,
+  type WebSocketMessage,
+  type WebSocketOptions,
+  WebSocketTimeoutError,
+} from "./websockets/mod.ts";

@@ -3,7 +3,7 @@ import { type BufferedReader, HeadTooLargeError } from "../http1/buffered_reader
 import { HttpParseError, parseRequestHead } from "../http1/parse.ts";
 import { encodeLatin1, responseHead } from "../http1/serialize.ts";
 import { H1Stream } from "./_h1_stream.ts";
-import { registerUpgrade } from "./_upgrade.ts";
+import { registerUpgrade, type UpgradeOwner } from "./_upgrade.ts";
 import type { Deadline, Deadlines } from "./_deadlines.ts";
 import type { Stream } from "./stream.ts";
 
@@ -20,6 +20,8 @@ export interface H1Config {
   closing(): boolean;
   /** Reports an error that did not reach a handler. */
   report(error: unknown): void;
+  /** The server, for what an upgraded connection starts (see `UpgradeHandle.owner`). */
+  owner?: UpgradeOwner;
 }
 
 /** The connection's state between exchanges, for graceful shutdown. */
@@ -110,7 +112,10 @@ export async function serveHttp1(
       state.current = stream;
       first = false;
       if (stream.parsed.upgrade !== null || stream.parsed.method === "CONNECT") {
-        registerUpgrade(stream, { accept: (status, headers) => stream.upgrade(status, headers) });
+        registerUpgrade(stream, {
+          accept: (status, headers) => stream.upgrade(status, headers),
+          owner: config.owner,
+        });
       }
       try {
         await handler(stream);

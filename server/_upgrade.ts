@@ -7,8 +7,16 @@ export interface UpgradedConn {
   head: Uint8Array;
 }
 
+/** The server an upgraded connection belongs to: it closes what is tracked when it shuts down. */
+export interface UpgradeOwner {
+  /** Registers something to close on shutdown; returns a function that unregisters it. */
+  track(resource: { close(): void | Promise<void>; forceClose(): void }): () => void;
+}
+
 /** Lets a handler take over the connection of an HTTP/1.1 exchange. */
 export interface UpgradeHandle {
+  /** The server serving the exchange, if known (for tracking what the upgrade starts). */
+  readonly owner?: UpgradeOwner;
   /**
    * Sends the response head (`101 Switching Protocols`, or `200` for CONNECT) and hands the
    * connection over: the server stops reading it and never closes it.

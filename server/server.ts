@@ -191,6 +191,7 @@ export class Server implements AsyncDisposable {
         deadlines: this.#deadlines,
         closing: () => this.#closing,
         report: (error) => this.#report(error),
+        owner: this,
       }, tracked.h1);
     } catch (error) {
       conn.close();

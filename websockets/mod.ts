@@ -91,3 +91,21 @@ export {
   offerDeflate,
   parseExtensions,
 } from "./permessage_deflate.ts";
+export {
+  type HandshakeOptions,
+  open,
+  type OpenableConn,
+  type OpenConnOptions,
+  type OpenOptions,
+  type WebSocketFunction,
+  WebSocketHandshakeError,
+} from "./open.ts";
+export {
+  NativeWebSocketAdapter,
+  socketsOf,
+  upgrade,
+  type UpgradeOptions,
+  type WebSocketConnection,
+} from "./upgrade.ts";
+export { forceClose, listen, type ListenOptions, serverAddr } from "./listen.ts";
+export { receive, send, WebSockets, type WebSocketsNamespace } from "./namespace.ts";
