@@ -31,8 +31,32 @@ const BINARY = 0x2;
 
 /** Unmasked payloads from this size on are written after their header, not copied. */
 const ZERO_COPY_FROM = 64 * 1024;
+/** ASCII strings up to this length are framed with a plain loop. */
+const ASCII_TEXT_MAX = 256;
 /** Strings up to this many UTF-16 units are encoded straight into the frame buffer. */
 const DIRECT_TEXT_MAX = 8192;
+
+/** Frames up to this size are carved out of a shared slab rather than allocated alone. */
+const SLAB_FRAME_MAX = 2048;
+const SLAB_SIZE = 64 * 1024;
+let slab = new Uint8Array(SLAB_SIZE);
+let slabAt = 0;
+
+/**
+ * `n` bytes for a frame. Small ones are views into a slab that is filled once and never
+ * reused (a new slab replaces a full one), so each costs a view, not a backing store of
+ * its own: allocating many small ArrayBuffers is what makes small messages expensive.
+ */
+function allocFrame(n: number): Uint8Array {
+  if (n > SLAB_FRAME_MAX) return new Uint8Array(n);
+  if (slabAt + n > SLAB_SIZE) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabAt = 0;
+  }
+  const out = slab.subarray(slabAt, slabAt + n);
+  slabAt = (slabAt + n + 7) & ~7; // keep frames 8-byte aligned
+  return out;
+}
 
 /**
  * Writes a frame header into `buf` at `at`; returns its length. With `masked`, the key is
@@ -104,7 +128,7 @@ function firstByte(opcode: number, fin: boolean, rsv1: boolean): number {
 export function frame(opcode: number, payload: Uint8Array, options: FrameOptions = {}): Uint8Array {
   const len = payload.length;
   const masked = options.mask ?? false;
-  const buf = new Uint8Array(headerLength(len, masked) + len);
+  const buf = allocFrame(headerLength(len, masked) + len);
   const h = writeHeader(
     buf,
     0,
@@ -131,7 +155,7 @@ export function frameHeader(
   options: FrameOptions = {},
 ): Uint8Array {
   const masked = options.mask ?? false;
-  const buf = new Uint8Array(headerLength(length, masked));
+  const buf = allocFrame(headerLength(length, masked));
   writeHeader(
     buf,
     0,
@@ -152,16 +176,47 @@ export function frameHeader(
  */
 export function textFrame(text: string, masked: boolean): Uint8Array {
   const n = text.length;
+  if (n <= ASCII_TEXT_MAX) {
+    const ascii = asciiTextFrame(text, masked);
+    if (ascii !== null) return ascii;
+  }
   if (n > DIRECT_TEXT_MAX) return frame(TEXT, encoder.encode(text), { mask: masked });
   // Room for the longest header a payload of up to 3n bytes needs, then the payload.
   const room = (n * 3 < 126 ? 2 : 4) + (masked ? 4 : 0);
-  const buf = new Uint8Array(room + n * 3);
+  const buf = allocFrame(room + n * 3);
   const written = n === 0 ? 0 : encoder.encodeInto(text, buf.subarray(room)).written;
   const h = headerLength(written, masked);
   const start = room - h;
   writeHeader(buf, start, 0x80 | TEXT, written, masked);
   if (masked && written > 0) mask(buf.subarray(room, room + written), buf, room - 4);
   return buf.subarray(start, room + written);
+}
+
+/**
+ * A short all-ASCII string framed with a plain loop: cheaper than a call into the native
+ * encoder for the small messages that dominate chat and ticker traffic. `null` when the
+ * string is not ASCII.
+ */
+function asciiTextFrame(text: string, masked: boolean): Uint8Array | null {
+  const n = text.length;
+  for (let i = 0; i < n; i++) if (text.charCodeAt(i) >= 0x80) return null;
+  const buf = allocFrame(headerLength(n, masked) + n);
+  const h = writeHeader(buf, 0, 0x80 | TEXT, n, masked);
+  if (masked) {
+    const k0 = buf[h - 4], k1 = buf[h - 3], k2 = buf[h - 2], k3 = buf[h - 1];
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      buf[h + i] = text.charCodeAt(i) ^ k0;
+      buf[h + i + 1] = text.charCodeAt(i + 1) ^ k1;
+      buf[h + i + 2] = text.charCodeAt(i + 2) ^ k2;
+      buf[h + i + 3] = text.charCodeAt(i + 3) ^ k3;
+    }
+    const ks = [k0, k1, k2, k3];
+    for (; i < n; i++) buf[h + i] = text.charCodeAt(i) ^ ks[i & 3];
+  } else {
+    for (let i = 0; i < n; i++) buf[h + i] = text.charCodeAt(i);
+  }
+  return buf;
 }
 
 /** A frame ready to write: one buffer, or a header and a payload to write back to back. */
@@ -219,7 +274,7 @@ export class Sender {
     this.#closedError = closedError;
   }
 
-  /** Bytes of data messages accepted but not yet handed to the connection. */
+  /** Bytes of data messages waiting for an earlier message or their compressor. */
   get bufferedAmount(): number {
     return this.#buffered;
   }
@@ -253,21 +308,26 @@ export class Sender {
    */
   send(data: string | Uint8Array): Promise<void> {
     if (this.#closed) return Promise.reject(this.#closedError());
-    const n = data.length;
-    this.#buffered += n;
-    let p: Promise<void>;
     if (this.#tail === null) {
       const f = this.#encode(data);
-      p = f instanceof Promise ? this.#queue(f) : this.#writeEncoded(f);
-    } else {
-      p = this.#queue(this.#tail.then(() => this.#encode(data)));
+      if (!(f instanceof Promise)) return this.#writeEncoded(f);
+      return this.#counted(data.length, f);
     }
-    return p.then(() => {
+    return this.#counted(data.length, this.#tail.then(() => this.#encode(data)));
+  }
+
+  /** Queues a message that waits for earlier ones or for its compressor. */
+  #counted(n: number, framed: Promise<Encoded>): Promise<void> {
+    this.#buffered += n;
+    const issued = framed.then((f) => {
       this.#buffered -= n;
+      if (this.#closed) throw this.#closedError();
+      return f;
     }, (err) => {
       this.#buffered -= n;
       throw err;
     });
+    return this.#queue(issued);
   }
 
   /**
@@ -297,7 +357,6 @@ export class Sender {
   #queue(framed: Promise<Encoded>): Promise<void> {
     let written: Promise<void> | undefined;
     const issued = framed.then((f) => {
-      if (this.#closed) throw this.#closedError();
       written = this.#writeEncoded(f);
     });
     this.#setTail(issued);
@@ -417,20 +476,40 @@ function deferred(): Deferred {
 }
 
 /**
- * Passes writes on in call order, one batch at a time: writes made while an earlier one
- * is still in flight wait and then go out together, small ones joined into one buffer.
- * Frames sent back to back thus cost one `Conn.write` (one syscall) per batch instead of
- * one each; a lone write goes out at once.
+ * Passes writes on in call order, one batch at a time: writes made while an earlier batch
+ * is in flight wait and then go out together, small ones joined into one buffer. Frames
+ * sent back to back thus cost one `Conn.write` (one syscall) and one promise per batch
+ * instead of one each; a lone write goes out at once.
  */
 export class WriteBatcher {
   #write: (data: Uint8Array) => Promise<void>;
-  #busy = false;
+  #onError: (err: unknown) => unknown;
   #queue: Uint8Array[] = [];
+  #queued = 0;
+  #inFlight = 0;
+  #busy = false;
+  #since = 0;
   #done: Deferred | null = null;
+  #current: Deferred | null = null;
+  #failed: { error: unknown } | null = null;
 
-  /** @param write The connection's write. */
-  constructor(write: (data: Uint8Array) => Promise<void>) {
+  /**
+   * @param write The connection's write.
+   * @param onError Told of a failed write; returns the error to reject the writes with.
+   */
+  constructor(write: (data: Uint8Array) => Promise<void>, onError: (err: unknown) => unknown) {
     this.#write = write;
+    this.#onError = onError;
+  }
+
+  /** Bytes written here and not yet handed to the connection. */
+  get pending(): number {
+    return this.#queued + this.#inFlight;
+  }
+
+  /** Since when (`Date.now()`) a batch has been in flight without progress, or 0 when idle. */
+  get stalledSince(): number {
+    return this.#busy ? this.#since : 0;
   }
 
   /**
@@ -440,12 +519,51 @@ export class WriteBatcher {
    * @returns Resolves once handed to the connection.
    */
   write(data: Uint8Array): Promise<void> {
+    if (this.#failed !== null) return Promise.reject(this.#failed.error);
+    this.#queue.push(data);
+    this.#queued += data.length;
+    const done = this.#done ??= deferred();
     if (!this.#busy) {
       this.#busy = true;
-      return this.#issue([data]);
+      this.#since = Date.now();
+      this.#next();
     }
-    this.#queue.push(data);
-    return (this.#done ??= deferred()).promise;
+    return done.promise;
+  }
+
+  /** Fails what is queued or in flight, and every later write, with `error`. */
+  fail(error: unknown): void {
+    if (this.#failed !== null) return;
+    this.#failed = { error };
+    this.#current?.reject(error);
+    this.#done?.reject(error);
+    this.#current = this.#done = null;
+    this.#queue = [];
+    this.#queued = this.#inFlight = 0;
+  }
+
+  #next(): void {
+    if (this.#queue.length === 0 || this.#failed !== null) {
+      this.#busy = false;
+      return;
+    }
+    const buffers = this.#queue;
+    const done = this.#current = this.#done!;
+    this.#queue = [];
+    this.#done = null;
+    this.#inFlight = this.#queued;
+    this.#queued = 0;
+    this.#issue(buffers).then(() => {
+      if (this.#current !== done) return; // failed meanwhile
+      this.#current = null;
+      this.#inFlight = 0;
+      this.#since = Date.now();
+      done.resolve();
+      this.#next();
+    }, (err) => {
+      if (this.#current !== done) return;
+      this.fail(this.#onError(err));
+    });
   }
 
   #issue(buffers: Uint8Array[]): Promise<void> {
@@ -473,22 +591,7 @@ export class WriteBatcher {
       }
     }
     if (group.length > 0) flush(group, size);
-    const done: Promise<void> = last!;
-    const next = () => this.#next();
-    done.then(next, next);
-    return done;
-  }
-
-  #next(): void {
-    if (this.#queue.length === 0) {
-      this.#busy = false;
-      return;
-    }
-    const buffers = this.#queue;
-    const done = this.#done!;
-    this.#queue = [];
-    this.#done = null;
-    this.#issue(buffers).then(done.resolve, done.reject);
+    return last!;
   }
 }
 

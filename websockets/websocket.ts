@@ -56,6 +56,13 @@ export interface WebSocketOptions {
   /** Give up when a write has made no progress for this long, in ms (default 0: off). */
   writeIdleTimeout?: number;
   /**
+   * `send()` of a whole message resolves at once while no more than this many bytes wait
+   * for the connection (default 64 KiB), and once its frame has been handed to the
+   * connection otherwise. So `await ws.send(...)` paces a sender to the connection
+   * without costing a round trip through the transport per message. 0: always wait.
+   */
+  sendHighWaterMark?: number;
+  /**
    * Whether the WebSocket owns the connection (default `true`): it closes it when done.
    * With `false` the connection is never closed here; once the WebSocket is closed it is
    * simply no longer used (a read already pending at that moment stays pending).
@@ -72,6 +79,7 @@ const QUEUE_HIGH = 64;
 const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
 const noop = () => {};
+const RESOLVED: Promise<void> = Promise.resolve();
 
 interface Waiter {
   resolve(message: WebSocketMessage): void;
@@ -152,6 +160,7 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
   #closeTimeout: number;
   #readIdle: number;
   #writeIdle: number;
+  #sendHwm: number;
 
   #state = OPEN;
   #closeSent = false;
@@ -178,10 +187,6 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
   #readTimer: ReturnType<typeof setTimeout> | undefined;
   #lastRead = 0;
   #writeTimer: ReturnType<typeof setTimeout> | undefined;
-  #pendingWrites = 0;
-  #writeSince = 0;
-  /** The connection was given up on (a timeout): writes finishing now count as failed. */
-  #abandoned = false;
 
   /**
    * Starts a WebSocket over a connection whose opening handshake is done, and starts
@@ -195,7 +200,10 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
       throw new TypeError(`role must be "client" or "server", not ${options.role}`);
     }
     this.#conn = conn;
-    this.#out = new WriteBatcher((data) => conn.write(data));
+    this.#out = new WriteBatcher((data) => conn.write(data), (err) => {
+      this.#eof(err);
+      return this.#error;
+    });
     this.role = options.role;
     this.#server = options.role === "server";
     this.#owns = options.ownsConn ?? true;
@@ -205,6 +213,7 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
     this.#closeTimeout = options.closeTimeout ?? 5000;
     this.#readIdle = options.readIdleTimeout ?? 0;
     this.#writeIdle = options.writeIdleTimeout ?? 0;
+    this.#sendHwm = options.sendHighWaterMark ?? 64 * 1024;
     this.#codec = deflate ? createCodec(deflate, options.role) : null;
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
 
@@ -222,7 +231,7 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
       inflater: this.#codec?.inflater ?? null,
     }, handler);
     this.#sender = new Sender(
-      (data) => this.#write(data),
+      (data) => this.#out.write(data),
       {
         mask: !this.#server,
         deflater: this.#codec?.deflater ?? null,
@@ -234,6 +243,9 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
       this.#lastRead = Date.now();
       this.#readTimer = setTimeout(() => this.#checkReadIdle(), this.#readIdle);
     }
+    if (this.#writeIdle > 0) {
+      this.#writeTimer = setTimeout(() => this.#checkWriteIdle(), this.#writeIdle);
+    }
     this.#readLoop(options.head ?? null);
   }
 
@@ -242,9 +254,12 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
     return this.#state === OPEN;
   }
 
-  /** Bytes of messages passed to `send()` and not yet handed to the connection. */
+  /**
+   * Bytes of messages passed to `send()` and not yet handed to the connection (frame
+   * headers included once framed).
+   */
   get bufferedAmount(): number {
-    return this.#sender.bufferedAmount;
+    return this.#sender.bufferedAmount + this.#out.pending;
   }
 
   /**
@@ -272,19 +287,22 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
    * frames may go out between the fragments; other messages wait for the last one.
    *
    * @param message The message.
-   * @returns Resolves once the message has been handed to the connection.
+   * @returns Resolves once the message has been handed to the connection, or at once for
+   * a whole message while at most `sendHighWaterMark` bytes wait for the connection.
    * @throws {WebSocketError} (as a rejection) once a close frame has been sent.
    */
   send(message: WebSocketData): Promise<void> {
     if (this.#state !== OPEN) return Promise.reject(this.#sendError());
     if (typeof message === "string" || message instanceof Uint8Array) {
-      return this.#sender.send(message);
+      return this.#paced(this.#sender.send(message));
     }
-    if (message instanceof ArrayBuffer) return this.#sender.send(new Uint8Array(message));
+    if (message instanceof ArrayBuffer) {
+      return this.#paced(this.#sender.send(new Uint8Array(message)));
+    }
     if (ArrayBuffer.isView(message)) {
-      return this.#sender.send(
+      return this.#paced(this.#sender.send(
         new Uint8Array(message.buffer, message.byteOffset, message.byteLength),
-      );
+      ));
     }
     if (
       message !== null && typeof message === "object" &&
@@ -533,33 +551,11 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
   // -------------------------------------------------------------------------------------
   // Writing
 
-  #write(data: Uint8Array): Promise<void> {
-    const written = this.#out.write(data);
-    if (this.#writeIdle > 0) {
-      if (this.#pendingWrites++ === 0) {
-        this.#writeSince = Date.now();
-        if (this.#writeTimer === undefined) {
-          this.#writeTimer = setTimeout(() => this.#checkWriteIdle(), this.#writeIdle);
-        }
-      }
-      return written.then(() => {
-        this.#pendingWrites--;
-        this.#writeSince = Date.now();
-        // Given up on while it was pending: it did not go out in time.
-        if (this.#abandoned) throw this.#error;
-      }, (err) => {
-        this.#pendingWrites--;
-        throw this.#writeFailed(err);
-      });
-    }
-    return written.then(undefined, (err) => {
-      throw this.#writeFailed(err);
-    });
-  }
-
-  #writeFailed(err: unknown): WebSocketError {
-    this.#eof(err);
-    return this.#error!;
+  /** Resolves a send at once while little waits for the connection (`sendHighWaterMark`). */
+  #paced(sent: Promise<void>): Promise<void> {
+    if (this.#sendHwm === 0 || this.bufferedAmount > this.#sendHwm) return sent;
+    sent.catch(noop); // a failure fails the WebSocket, which later calls report
+    return RESOLVED;
   }
 
   #sendError(): WebSocketError {
@@ -644,10 +640,12 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
     }
   }
 
+  /** Checks every so often whether the write in flight has stalled for `writeIdleTimeout`. */
   #checkWriteIdle(): void {
     this.#writeTimer = undefined;
-    if (this.#state === CLOSED || this.#pendingWrites === 0) return;
-    const stalled = Date.now() - this.#writeSince;
+    if (this.#state === CLOSED) return;
+    const since = this.#out.stalledSince;
+    const stalled = since === 0 ? 0 : Date.now() - since;
     if (stalled >= this.#writeIdle) {
       this.#abort(new WebSocketTimeoutError("writeIdle", this.#writeIdle));
     } else {
@@ -657,7 +655,7 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
 
   /** Gives the connection up at once, without a closing handshake. */
   #abort(err: WebSocketError): void {
-    this.#abandoned = true;
+    this.#out.fail(err); // writes still in flight did not go out in time
     if (this.#state === CLOSED) return;
     this.#error = err;
     this.#closeCode = err.code;

@@ -1,7 +1,7 @@
 /** The frame encoder, masking, and the sender's ordering, compression and fragmenting. */
-import { assert, assertEquals, assertNotEquals, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertRejects } from "@std/assert";
 import { mask, randomMaskKey } from "../../websockets/_mask.ts";
-import { frame, frameHeader, Sender, textFrame } from "../../websockets/_sender.ts";
+import { frame, frameHeader, Sender, textFrame, WriteBatcher } from "../../websockets/_sender.ts";
 import type { Deflater } from "../../websockets/_deflate.ts";
 import { cat, hex, record, toHex, utf8 } from "./_helpers.ts";
 
@@ -231,21 +231,54 @@ Deno.test("a deflater that cannot honour the window sends uncompressed", async (
   assertEquals(c.writes.map((w) => w[0]), [0x81, 0x01, 0x80]);
 });
 
-Deno.test("bufferedAmount counts data not yet handed to the connection", async () => {
-  const pending: (() => void)[] = [];
-  const s = new Sender(
-    () => new Promise<void>((r) => pending.push(r)),
-    { mask: true },
-    closedError,
-  );
+Deno.test("bufferedAmount counts messages waiting for their compressor", async () => {
+  const c = capture();
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const deflater: Deflater = {
+    compress: async (d) => (await gate, cat(d, hex("00 00 ff ff"))),
+    close() {},
+  };
+  const s = new Sender(c.write, { mask: false, deflater, threshold: 0 }, closedError);
   const a = s.send(new Uint8Array(100));
   const b = s.send("hello");
   assertEquals(s.bufferedAmount, 105);
-  pending[0]();
-  await a;
-  assertEquals(s.bufferedAmount, 5);
-  pending[1]();
-  await b;
+  release();
+  await Promise.all([a, b]);
   assertEquals(s.bufferedAmount, 0);
-  assertNotEquals(pending.length, 0);
+});
+
+Deno.test("a write batcher joins writes made while one is in flight", async () => {
+  const writes: Uint8Array[] = [];
+  const pending: (() => void)[] = [];
+  const b = new WriteBatcher((d) => {
+    writes.push(d.slice());
+    return new Promise<void>((r) => pending.push(r));
+  }, (e) => e);
+  const first = b.write(hex("01"));
+  const rest = [b.write(hex("02")), b.write(hex("03")), b.write(new Uint8Array(20_000))];
+  assertEquals(writes.map((w) => w.length), [1], "the first write goes out at once");
+  assertEquals(b.pending, 20_003);
+  pending.shift()!();
+  await first;
+  assertEquals(writes.map((w) => w.length), [1, 2, 20_000], "small ones joined, big one alone");
+  assertEquals(toHex(writes[1]), "02 03");
+  pending.shift()!();
+  pending.shift()!();
+  await Promise.all(rest);
+  assertEquals(b.pending, 0);
+});
+
+Deno.test("a write batcher fails queued and later writes after a failed write", async () => {
+  let fail!: (e: Error) => void;
+  const b = new WriteBatcher(
+    () => new Promise<void>((_, reject) => (fail = reject)),
+    () => new Error("mapped"),
+  );
+  const first = b.write(hex("01"));
+  const second = b.write(hex("02"));
+  fail(new Error("reset"));
+  await assertRejects(() => first, Error, "mapped");
+  await assertRejects(() => second, Error, "mapped");
+  await assertRejects(() => b.write(hex("03")), Error, "mapped");
 });

@@ -555,11 +555,11 @@ Deno.test("a compressed message over maxFrameSize once inflated fails with 1009"
 });
 
 Deno.test("bufferedAmount counts what is not yet handed to the connection", async () => {
-  const { ws, peer } = raw("server", {}, 1024);
+  const { ws, peer } = raw("server", { sendHighWaterMark: 0 }, 1024);
   const sending = ws.send(new Uint8Array(10_000));
-  assertEquals(ws.bufferedAmount, 10_000);
+  assertEquals(ws.bufferedAmount, 10_004, "the frame: payload and 4 bytes of header");
   await new Promise((r) => setTimeout(r, 10));
-  assertEquals(ws.bufferedAmount, 10_000, "still waiting for the peer to read");
+  assertEquals(ws.bufferedAmount, 10_004, "still waiting for the peer to read");
   await peer.read();
   await sending;
   assertEquals(ws.bufferedAmount, 0);
@@ -617,4 +617,23 @@ Deno.test("close() completes while unread messages have paused reading", async (
   limit.cancel();
   assertEquals(client.closeCode, 1000);
   assertEquals(await client.receive(), "m0", "messages received before the close are kept");
+});
+
+Deno.test("send resolves at once below sendHighWaterMark and waits for the connection above it", async () => {
+  const { ws, peer } = raw("server", { sendHighWaterMark: 100 }, 16);
+  let small = false;
+  ws.send(new Uint8Array(10)).then(() => (small = true));
+  await Promise.resolve();
+  assert(small, "10 bytes waiting: resolved at once");
+  let big = false;
+  const sending = ws.send(new Uint8Array(1000)).then(() => (big = true));
+  await new Promise((r) => setTimeout(r, 10));
+  assert(!big, "over the mark: waits until the peer reads");
+  while (!big) {
+    await peer.read();
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  await sending;
+  peer.close();
+  await ws.closed;
 });
