@@ -82,19 +82,25 @@ Deno.test("open: the seed's compressed echo, with f and without", async () => {
 
 /** The server half of a handshake over a raw connection, with a WebSocket that does not own it. */
 async function acceptRaw(ctx: RawContext): Promise<WebSocket | null> {
+  if (!(await handshakeRaw(ctx))) return null;
+  return new WebSocket(ctx.conn, {
+    role: "server",
+    head: ctx.reader.takeBuffered(),
+    ownsConn: false,
+  });
+}
+
+/** Answers the handshake with a 101 over a raw connection; `false` if the client went away. */
+async function handshakeRaw(ctx: RawContext): Promise<boolean> {
   const head = await ctx.reader.readHead(64 * 1024);
-  if (head === null) return null;
+  if (head === null) return false;
   const req = parseRequestHead(head);
   const accepted = validateRequest(req.method, toHeaders(req.fields));
   if (!accepted.ok) throw new Error(accepted.reason);
   let text = "HTTP/1.1 101 Switching Protocols\r\n";
   for (const [k, v] of await acceptHeaders(accepted)) text += `${k}: ${v}\r\n`;
   await ctx.conn.write(encodeLatin1(text + "\r\n"));
-  return new WebSocket(ctx.conn, {
-    role: "server",
-    head: ctx.reader.takeBuffered(),
-    ownsConn: false,
-  });
+  return true;
 }
 
 /** A caller-supplied connection: a raw Deno.Conn on Deno, our Conn elsewhere. */
@@ -139,7 +145,7 @@ Deno.test("open: over a caller-supplied connection, which stays open after the W
     // The connection is still ours: speak plain bytes on it.
     const r = new BufferedReader(ctx.conn);
     const line = await r.readLine(100);
-    await ctx.send(`after ${new TextDecoder().decode(line!)}\n`);
+    await ctx.send(`after ${new TextDecoder().decode(line!).trim()}\n`);
     await ctx.closed;
   });
   const client = await rawClient(server.port);
@@ -161,7 +167,7 @@ Deno.test("open: a failed handshake over a caller-supplied connection leaves it 
     await readHead(ctx.reader);
     await ctx.send("HTTP/1.1 400 Bad Request\r\ncontent-length: 4\r\n\r\nnope");
     const line = await ctx.reader.readLine(100);
-    await ctx.send(`still here: ${new TextDecoder().decode(line!)}\n`);
+    await ctx.send(`still here: ${new TextDecoder().decode(line!).trim()}\n`);
     await ctx.closed;
   });
   const client = await rawClient(server.port);
@@ -291,8 +297,7 @@ Deno.test("open: readIdleTimeout gives the WebSocket up when nothing arrives", a
 
 Deno.test("open: writeIdleTimeout gives the WebSocket up when the peer stops reading", async () => {
   await using server = await rawServer(async (ctx) => {
-    const ws = await acceptRaw(ctx);
-    ws?.close(); // no more reads from the connection, which stays open
+    await handshakeRaw(ctx); // then never reads again
     await ctx.closed;
   });
   const ws = await WebSockets.open(`ws://127.0.0.1:${server.port}/`, {
