@@ -10,7 +10,7 @@ const KEY_BYTES = new Uint8Array(4);
 const KEY_WORD = new Uint32Array(KEY_BYTES.buffer);
 
 /** Below this many bytes, a byte loop beats setting up a word view. */
-const WORD_THRESHOLD = 32;
+const WORD_THRESHOLD = 128;
 
 /**
  * XORs `data` in place with the masking key `key[keyOffset..keyOffset+4]`, starting at

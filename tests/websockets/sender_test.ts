@@ -53,7 +53,7 @@ Deno.test("every masked frame gets a fresh key from the CSPRNG", () => {
 Deno.test("mask matches a byte-by-byte XOR at every alignment and length", () => {
   const key = hex("37 fa 21 3d");
   for (let offset = 0; offset < 4; offset++) {
-    for (let n = 0; n < 80; n++) {
+    for (let n = 0; n < 300; n++) { // both the byte loop and the word loop
       const backing = Uint8Array.from({ length: n + offset }, (_, i) => (i * 7) & 255);
       const data = backing.subarray(offset);
       const expected = data.map((b, i) => b ^ key[i & 3]);
