@@ -7,6 +7,8 @@
 import { Client, get, open, post, request, Transport } from "./client/mod.ts";
 import { HTTP2Settings } from "./http2/mod.ts";
 import { listen, serve, streamHandler } from "./server/mod.ts";
+import { ProxyConfig } from "./client/proxy.ts";
+import { WebSockets } from "./websockets/mod.ts";
 
 const CA = await Deno.readTextFile(new URL("./tests/fixtures/ca.pem", import.meta.url));
 const CERT = await Deno.readTextFile(new URL("./tests/fixtures/cert.pem", import.meta.url));
@@ -109,6 +111,54 @@ console.log("HTTP/2: tuned flow-control windows on both sides");
       Number(up),
     ], [size, size]);
   }
+}
+
+console.log("WebSockets: the uppercase echo (listen, open with a function, forceClose)");
+{
+  const server = await WebSockets.listen("127.0.0.1", 0, async (ws) => {
+    for await (const msg of ws) await WebSockets.send(ws, String(msg).toUpperCase());
+  }, { listenAny: true });
+  const url = "ws://" + WebSockets.serverAddr(server) + "/echo";
+  const reply = await WebSockets.open(url, async (ws) => {
+    await WebSockets.send(ws, "hello");
+    return await WebSockets.receive(ws);
+  }, { proxy: new ProxyConfig() });
+  await WebSockets.forceClose(server);
+  show("reply", reply, "HELLO");
+}
+
+console.log("WebSockets: the compressed echo (permessage-deflate on both ends)");
+{
+  const server = await WebSockets.listen("127.0.0.1", 0, async (ws) => {
+    for await (const msg of ws) await WebSockets.send(ws, msg);
+  }, { listenAny: true, compress: true });
+  const message = "compress me ".repeat(1000);
+  const [reply, extensions] = await WebSockets.open(
+    "ws://" + WebSockets.serverAddr(server),
+    async (ws) => {
+      await WebSockets.send(ws, message); // sent compressed
+      return [await WebSockets.receive(ws), ws.extensions] as const;
+    },
+    { compress: true, proxy: new ProxyConfig() },
+  );
+  await WebSockets.forceClose(server);
+  show("reply length, equal to what was sent", [reply.length, reply === message], [12000, true]);
+  show("negotiated", extensions, "permessage-deflate");
+}
+
+console.log("WebSockets: open over a caller-supplied connection (a raw Deno.Conn)");
+{
+  const server = await WebSockets.listen("127.0.0.1", 0, async (ws) => {
+    for await (const msg of ws) await ws.send(`echo: ${msg}`);
+  });
+  const tcp = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const reply = await WebSockets.open(tcp, async (ws) => {
+    await ws.send("over my own connection");
+    return await ws.receive();
+  }, { target: "/echo", host: "example.com" });
+  show("reply", reply, "echo: over my own connection");
+  tcp.close(); // ours: open never closes it
+  await WebSockets.forceClose(server);
 }
 
 if (failures > 0) {
