@@ -63,6 +63,25 @@ const EMPTY = new Uint8Array(0);
 const fatalDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const looseDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
+/** Binary messages shorter than this are copied out of the connection's read buffer. */
+const COPY_BELOW = 16 * 1024;
+
+/**
+ * A binary message as handed to the application: a small one is copied, so that keeping
+ * it does not keep the connection's whole read buffer alive; a large one stays a view of
+ * it (no copy), as a plain `Uint8Array` even when the connection reads Node `Buffer`s.
+ */
+function ownBytes(data: Uint8Array): Uint8Array {
+  if (data.length < COPY_BELOW) {
+    const copy = new Uint8Array(data.length);
+    copy.set(data);
+    return copy;
+  }
+  return Object.getPrototypeOf(data) === Uint8Array.prototype
+    ? data
+    : new Uint8Array(data.buffer, data.byteOffset, data.length);
+}
+
 /** Settings of a {@linkcode Receiver}. */
 export interface ReceiverOptions {
   /** `"server"` requires masked frames, `"client"` requires unmasked ones. */
@@ -385,7 +404,7 @@ export class Receiver {
     // Binary.
     if (fin && this.#parts.length === 0) {
       this.#msgOpcode = 0;
-      this.#h.onMessage(data);
+      this.#h.onMessage(ownBytes(data));
       return;
     }
     this.#parts.push(data);

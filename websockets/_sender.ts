@@ -429,7 +429,8 @@ export class Sender {
       }
       await this.#fragment(opcode, held, sent++ === 0, true);
     } catch (err) {
-      if (sent > 0) this.#broken = true;
+      // Cut off midway by anything but a close frame: the message cannot be finished.
+      if (sent > 0 && !this.#closed) this.#broken = true;
       throw err;
     }
   }

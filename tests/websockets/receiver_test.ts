@@ -2,7 +2,7 @@
  * The frame parser, fed hex frames whole, split at every byte position and one byte at a
  * time: the RFC 6455 and RFC 7692 examples, and every rule that fails a connection.
  */
-import { assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@std/assert";
 import { createCodec } from "../../websockets/_deflate.ts";
 import type { DeflateParams } from "../../websockets/permessage_deflate.ts";
 import { assertFrames, cat, clientFrame, hex, rawFrame, record, utf8 } from "./_helpers.ts";
@@ -338,4 +338,28 @@ Deno.test("a server reads masked compressed frames", async () => {
     { role: "server", inflater: withDeflate.inflater },
   );
   assertEquals(events, [{ message: HELLO }]);
+});
+
+Deno.test("small binary messages are copied out of the read buffer, large ones are views of it", async () => {
+  const got: Uint8Array[] = [];
+  const { Receiver } = await import("../../websockets/_receiver.ts");
+  const r = new Receiver({ role: "client", maxFrameSize: 1 << 20, maxFragmentation: 8 }, {
+    onMessage: (d) => void got.push(d as Uint8Array),
+    onPing() {},
+    onPong() {},
+    onClose() {},
+    onError(e) {
+      throw e;
+    },
+  });
+  const chunk = cat(
+    rawFrame(0x82, new Uint8Array(100).fill(1)),
+    rawFrame(0x82, new Uint8Array(20000).fill(2)),
+  );
+  r.push(chunk);
+  assertEquals(got.map((m) => m.length), [100, 20000]);
+  assert(got[0].buffer !== chunk.buffer, "a small message owns its bytes");
+  assertEquals(got[0].byteLength, got[0].buffer.byteLength);
+  assert(got[1].buffer === chunk.buffer, "a large message is a view of the chunk");
+  assertEquals(Object.getPrototypeOf(got[1]), Uint8Array.prototype);
 });

@@ -637,3 +637,24 @@ Deno.test("send resolves at once below sendHighWaterMark and waits for the conne
   peer.close();
   await ws.closed;
 });
+
+Deno.test("a fragmented send cut off by the peer's close frame ends normally, not with 1011", async () => {
+  const { ws, peer, reader } = raw("server");
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  async function* slow() {
+    yield "a";
+    yield "b";
+    await gate;
+    yield "c";
+  }
+  const sending = ws.send(slow());
+  assertEquals((await reader.frame()).payload, utf8("a"));
+  await peer.write(clientFrame(0x88, hex("03 e8")));
+  const echoed = await reader.frame();
+  assertEquals([echoed.opcode, toHex(echoed.payload)], [0x8, "03 e8"]);
+  release();
+  await assertRejects(() => sending, WebSocketError);
+  await ws.closed;
+  assertEquals(ws.closeCode, 1000);
+});
