@@ -6,7 +6,7 @@
 
 import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
 import { RetryableRequestError } from "../../client/_protocol.ts";
-import type { ProtocolRequest } from "../../client/_protocol.ts";
+import type { ProtocolRequest, ProtocolResponse } from "../../client/_protocol.ts";
 import { memoryPair } from "../../conn/memory.ts";
 import { Http2ClientConnection } from "../../http2/client_connection.ts";
 import { Http2Error } from "../../http2/errors.ts";
@@ -62,6 +62,13 @@ function get(path = "/", extra: Partial<ProtocolRequest> = {}): ProtocolRequest 
   };
 }
 
+/** Starts a request; its rejection is handled here too, so tests may await it late. */
+function start(client: Http2ClientConnection, r: ProtocolRequest): Promise<ProtocolResponse> {
+  const p = client.request(r);
+  p.catch(() => {});
+  return p;
+}
+
 async function done(c: RawClientSide): Promise<void> {
   c.client.close();
   c.server.close();
@@ -102,7 +109,7 @@ Deno.test("client connection preface: larger windows from HTTP2Settings go out i
 
 Deno.test("client request head: pseudo-headers from the URL, connection-specific headers dropped", async () => {
   const c = await startClient();
-  const p = c.client.request({
+  const p = start(c.client, {
     method: "POST",
     url: new URL("https://example.test:8443/a/b?c=d"),
     headers: new Headers({
@@ -137,7 +144,7 @@ Deno.test("client request head: pseudo-headers from the URL, connection-specific
 
 Deno.test("client request head: a Host header becomes :authority", async () => {
   const c = await startClient();
-  c.client.request(get("/", { headers: new Headers({ host: "virtual.test" }) })).catch(() => {});
+  start(c.client, get("/", { headers: new Headers({ host: "virtual.test" }) })).catch(() => {});
   const h = await c.server.until((f) => f.type === T.HEADERS);
   assertEquals(h.fields!.find(([n]) => n === ":authority")![1], "virtual.test");
   assertEquals(h.fields!.some(([n]) => n === "host"), false);
@@ -146,7 +153,7 @@ Deno.test("client request head: a Host header becomes :authority", async () => {
 
 Deno.test("client maps REFUSED_STREAM to RetryableRequestError", async () => {
   const c = await startClient();
-  const p = c.client.request(get());
+  const p = start(c.client, get());
   await c.server.until((f) => f.type === T.HEADERS);
   await c.server.send(rst(1, E.REFUSED_STREAM));
   await assertRejects(() => p, RetryableRequestError);
@@ -156,7 +163,7 @@ Deno.test("client maps REFUSED_STREAM to RetryableRequestError", async () => {
 
 Deno.test("client fails a stream reset with another code with that Http2Error", async () => {
   const c = await startClient();
-  const p = c.client.request(get());
+  const p = start(c.client, get());
   await c.server.until((f) => f.type === T.HEADERS);
   await c.server.send(rst(1, E.INTERNAL_ERROR));
   const err = await assertRejects(() => p, Http2Error) as Http2Error;
@@ -168,13 +175,13 @@ Deno.test("client maps streams above a GOAWAY's last stream id to RetryableReque
   const c = await startClient();
   let changes = 0;
   c.client.onStateChange = () => changes++;
-  const p1 = c.client.request(get("/1"));
-  const p3 = c.client.request(get("/3"));
+  const p1 = start(c.client, get("/1"));
+  const p3 = start(c.client, get("/3"));
   await c.server.until((f) => f.type === T.HEADERS && f.streamId === 3);
   await c.server.send(goaway(1, E.NO_ERROR));
   await assertRejects(() => p3, RetryableRequestError);
   assertEquals([c.client.closed, c.client.available], [true, false]);
-  await assertRejects(() => c.client.request(get("/5")), RetryableRequestError);
+  await assertRejects(() => start(c.client, get("/5")), RetryableRequestError);
   await c.server.send(headers(1, [[":status", "200"]]), data(1, "one", { endStream: true }));
   const res = await p1;
   assertEquals(await new Response(res.body).text(), "one");
@@ -185,7 +192,7 @@ Deno.test("client maps streams above a GOAWAY's last stream id to RetryableReque
 
 Deno.test("client answers PUSH_PROMISE with GOAWAY PROTOCOL_ERROR (push is disabled)", async () => {
   const c = await startClient();
-  const p = c.client.request(get());
+  const p = start(c.client, get());
   await c.server.until((f) => f.type === T.HEADERS);
   await c.server.send(frame(T.PUSH_PROMISE, F.END_HEADERS, 1, [0, 0, 0, 2, 0x82]));
   await c.server.expectGoAway(E.PROTOCOL_ERROR);
@@ -212,9 +219,9 @@ Deno.test("client queues requests beyond the server's MAX_CONCURRENT_STREAMS", a
   const c = await startClient({}, [[S.MAX_CONCURRENT_STREAMS, 1]]);
   let changes = 0;
   c.client.onStateChange = () => changes++;
-  const p1 = c.client.request(get("/1"));
+  const p1 = start(c.client, get("/1"));
   assertEquals(c.client.available, false);
-  const p3 = c.client.request(get("/3"));
+  const p3 = start(c.client, get("/3"));
   assertEquals(c.client.activeRequests, 2);
   await c.server.until((f) => f.type === T.HEADERS && f.streamId === 1);
   assertEquals(await c.server.next(100), "timeout"); // stream 3 waits
@@ -232,7 +239,7 @@ Deno.test("client queues requests beyond the server's MAX_CONCURRENT_STREAMS", a
 Deno.test("client aborting one request sends RST_STREAM CANCEL and rejects with the signal's reason", async () => {
   const c = await startClient();
   const ac = new AbortController();
-  const p = c.client.request(get("/", { signal: ac.signal }));
+  const p = start(c.client, get("/", { signal: ac.signal }));
   await c.server.until((f) => f.type === T.HEADERS);
   const reason = new Error("user gave up");
   ac.abort(reason);
@@ -246,7 +253,7 @@ Deno.test("client aborting one request sends RST_STREAM CANCEL and rejects with 
 Deno.test("client aborting while reading the response body errors the body with the reason", async () => {
   const c = await startClient();
   const ac = new AbortController();
-  const p = c.client.request(get("/", { signal: ac.signal }));
+  const p = start(c.client, get("/", { signal: ac.signal }));
   await c.server.until((f) => f.type === T.HEADERS);
   await c.server.send(headers(1, [[":status", "200"]]), data(1, "part"));
   const res = await p;
@@ -268,7 +275,7 @@ Deno.test("client answers PING with PING ACK", async () => {
 
 Deno.test("client resets a response with DATA before HEADERS with PROTOCOL_ERROR", async () => {
   const c = await startClient();
-  const p = c.client.request(get());
+  const p = start(c.client, get());
   await c.server.until((f) => f.type === T.HEADERS);
   await c.server.send(data(1, "x"));
   const r = await c.server.until((f) => f.type === T.RST_STREAM);
@@ -289,7 +296,7 @@ Deno.test("client resets malformed responses with PROTOCOL_ERROR", async () => {
   const c = await startClient();
   let id = 1;
   for (const fields of cases) {
-    const p = c.client.request(get());
+    const p = start(c.client, get());
     await c.server.until((f) => f.type === T.HEADERS && f.streamId === id);
     await c.server.send(headers(id, fields, { endStream: true }));
     const r = await c.server.until((f) => f.type === T.RST_STREAM);
@@ -302,7 +309,7 @@ Deno.test("client resets malformed responses with PROTOCOL_ERROR", async () => {
 
 Deno.test("client skips informational responses", async () => {
   const c = await startClient();
-  const p = c.client.request(get());
+  const p = start(c.client, get());
   await c.server.until((f) => f.type === T.HEADERS);
   await c.server.send(
     headers(1, [[":status", "103"], ["link", "</a.css>"]]),
@@ -315,7 +322,7 @@ Deno.test("client skips informational responses", async () => {
 
 Deno.test("client with a stalled response reader grants no window; reading grants it back", async () => {
   const c = await startClient();
-  const p = c.client.request(get());
+  const p = start(c.client, get());
   await c.server.until((f) => f.type === T.HEADERS);
   const chunk = new Uint8Array(16384);
   await c.server.send(
@@ -352,7 +359,7 @@ Deno.test("client keeps a complete response when the server then resets the stre
       else ctl.close();
     },
   });
-  const p = c.client.request({ ...get(), method: "POST", body });
+  const p = start(c.client, { ...get(), method: "POST", body });
   await c.server.until((f) => f.type === T.HEADERS);
   await c.server.send(
     headers(1, [[":status", "413"]]),
@@ -373,7 +380,7 @@ Deno.test("client sends request trailers after a streamed body", async () => {
       ctl.close();
     },
   });
-  c.client.request({ ...get(), method: "POST", body, trailers: new Headers({ "x-sum": "6" }) })
+  start(c.client, { ...get(), method: "POST", body, trailers: new Headers({ "x-sum": "6" }) })
     .catch(() => {});
   await c.server.until((f) => f.type === T.DATA);
   const t = await c.server.until((f) => f.type === T.HEADERS && f.streamId === 1);
@@ -383,7 +390,7 @@ Deno.test("client sends request trailers after a streamed body", async () => {
 
 Deno.test("client respects the server's stream window for request bodies", async () => {
   const c = await startClient({}, [[S.INITIAL_WINDOW_SIZE, 1000]]);
-  c.client.request({ ...get(), method: "POST", body: new Uint8Array(5000) }).catch(() => {});
+  start(c.client, { ...get(), method: "POST", body: new Uint8Array(5000) }).catch(() => {});
   await c.server.until((f) => f.type === T.HEADERS);
   for (;;) if (await c.server.next(150) === "timeout") break;
   assertEquals(c.server.dataBytes.get(1), 1000);
@@ -397,7 +404,7 @@ Deno.test("client fails in-flight requests when the connection is lost", async (
   const c = await startClient();
   let changes = 0;
   c.client.onStateChange = () => changes++;
-  const p = c.client.request(get());
+  const p = start(c.client, get());
   await c.server.until((f) => f.type === T.HEADERS);
   c.server.close();
   const err = await p.catch((e) => e);
