@@ -98,6 +98,8 @@ export class Http2Error extends Error {
   readonly remote: boolean;
 
   /**
+   * Builds an error.
+   *
    * @param code The error code.
    * @param message What went wrong.
    * @param options Scope, stream, origin and cause.

@@ -81,6 +81,8 @@ export class HTTP2Settings {
   readonly headerTableSize: number;
 
   /**
+   * Validates and freezes the settings.
+   *
    * @param init The settings; omitted ones take their defaults.
    * @throws {RangeError} naming the option, when one is out of range.
    */

@@ -357,3 +357,37 @@ Deno.test("many streams with large bodies interleave fairly", async () => {
   for (let i = 0; i < bodies.length; i++) assertEquals(got[i], bodies[i]);
   await close(p);
 });
+
+Deno.test("a server handler's abort() resets the stream; the client sees the Http2Error", async () => {
+  const p = await pair(async (s) => {
+    await s.respond(200);
+    await s.write(new Uint8Array(10));
+    s.abort(new Http2Error(Http2ErrorCode.INTERNAL_ERROR, "gave up", { scope: "stream" }));
+  });
+  const res = await p.client.request(request("GET", "/"));
+  const err = await readAll(res.body).then(() => null, (e) => e);
+  assertInstanceOf(err, Http2Error);
+  assertEquals([(err as Http2Error).code, (err as Http2Error).remote], [
+    Http2ErrorCode.INTERNAL_ERROR,
+    true,
+  ]);
+  await close(p);
+});
+
+Deno.test("the server stream API: informational heads, trailers empty when none, one respond()", async () => {
+  const seen: unknown[] = [];
+  const p = await pair(async (s) => {
+    await s.respond(103, { link: "</style.css>; rel=preload" });
+    seen.push(s.responded);
+    await s.respond(200, { "x-final": "yes" });
+    seen.push(await s.respond(201).then(() => "again", (e) => e.constructor.name));
+    for await (const _ of s.body) { /* drain */ }
+    seen.push([...await s.trailers]);
+    await s.end();
+  });
+  const res = await p.client.request(request("POST", "/", new Uint8Array(3)));
+  assertEquals([res.status, res.headers.get("x-final")], [200, "yes"]);
+  await readAll(res.body);
+  assertEquals(seen, [false, "TypeError", []]);
+  await close(p);
+});
