@@ -2,8 +2,8 @@
  * HTTP/2 (RFC 9113) for this module's client and server.
  *
  * The public part is small: {@linkcode HTTP2Settings} tunes the flow-control windows,
- * concurrency and size limits of either end (pass it as `http2Settings` to `serve` or
- * `http2Settings` / `settings` to a `Client`); {@linkcode Http2Error} is what fails a
+ * concurrency and size limits of either end (pass it as `http2Settings` to `serve`, a
+ * `Client` or a `Transport`); {@linkcode Http2Error} is what fails a
  * request or a connection on a protocol error, with its {@linkcode Http2ErrorCode} and
  * whether it was a connection or a stream error. Frames, HPACK and the connection
  * machinery are internal.

@@ -195,7 +195,10 @@ export abstract class Http2Connection {
   #lastDataStream = 0;
   #lastDataFlagsAt = -1;
   #lastDataEnd = -1;
-  #closed = new Map<number, ClosedKind>();
+  /** Recently closed streams, a ring: ids, and how each closed (0 = empty slot). */
+  #closedIds = new Uint32Array(MAX_REMEMBERED);
+  #closedKinds = new Uint8Array(MAX_REMEMBERED);
+  #closedAt = 0;
   #emptyData = 0;
   #resetTokens: number;
   #resetStamp = 0;
@@ -452,7 +455,7 @@ export abstract class Http2Connection {
     if (this.isIdle(id)) {
       throw connectionError(Http2ErrorCode.PROTOCOL_ERROR, `${name} on idle stream ${id}`);
     }
-    const kind = this.#closed.get(id);
+    const kind = this.#closedKind(id);
     if (kind === ClosedKind.ResetLocal) return;
     if (kind === ClosedKind.Ended) {
       throw connectionError(Http2ErrorCode.STREAM_CLOSED, `${name} on closed stream ${id}`);
@@ -467,12 +470,20 @@ export abstract class Http2Connection {
   }
 
   #remember(id: number, kind: ClosedKind): void {
-    const closed = this.#closed;
-    closed.set(id, kind);
-    if (closed.size > MAX_REMEMBERED) {
-      const oldest = closed.keys().next().value as number;
-      closed.delete(oldest);
+    const i = this.#closedAt;
+    this.#closedIds[i] = id;
+    this.#closedKinds[i] = kind;
+    this.#closedAt = i + 1 === MAX_REMEMBERED ? 0 : i + 1;
+  }
+
+  /** How a recently closed stream closed (the latest record wins), or `undefined`. */
+  #closedKind(id: number): ClosedKind | undefined {
+    const ids = this.#closedIds;
+    for (let n = 0, i = this.#closedAt; n < MAX_REMEMBERED; n++) {
+      i = i === 0 ? MAX_REMEMBERED - 1 : i - 1;
+      if (ids[i] === id && this.#closedKinds[i] !== 0) return this.#closedKinds[i] as ClosedKind;
     }
+    return undefined;
   }
 
   /**
