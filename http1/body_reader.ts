@@ -29,6 +29,8 @@ export class BodyReader {
   #finished: boolean;
 
   /**
+   * Makes a reader of the body that `reader` is at.
+   *
    * @param reader Where the body is read from.
    * @param framing How the body is delimited.
    * @param limits Limits of the chunked decoder.

@@ -4,16 +4,28 @@ const EMPTY = new Uint8Array(0);
 
 /** Thrown by {@linkcode BufferedReader.readHead} when a head outgrows its limit. */
 export class HeadTooLargeError extends Error {
-  /** @param limit The limit in bytes. */
-  constructor(readonly limit: number) {
+  /** The limit in bytes that was exceeded. */
+  readonly limit: number;
+
+  /**
+   * Makes the error.
+   *
+   * @param limit The limit in bytes.
+   */
+  constructor(limit: number) {
     super(`message head larger than ${limit} bytes`);
+    this.limit = limit;
     this.name = "HeadTooLargeError";
   }
 }
 
 /** Thrown when the connection ends in the middle of a message. */
 export class UnexpectedEofError extends Error {
-  /** @param what What was being read. */
+  /**
+   * Makes the error.
+   *
+   * @param what What was being read.
+   */
   constructor(what: string) {
     super(`connection closed in the middle of ${what}`);
     this.name = "UnexpectedEofError";
@@ -30,8 +42,17 @@ export class BufferedReader {
   #buf: Uint8Array = EMPTY;
   #eof = false;
 
-  /** @param conn The connection to read. */
-  constructor(readonly conn: Conn) {}
+  /** The connection being read. */
+  readonly conn: Conn;
+
+  /**
+   * Makes a reader of `conn`.
+   *
+   * @param conn The connection to read.
+   */
+  constructor(conn: Conn) {
+    this.conn = conn;
+  }
 
   /** Bytes buffered and not yet consumed. */
   get buffered(): number {

@@ -58,6 +58,8 @@ export class ChunkedDecoder {
   trailers: string[] = [];
 
   /**
+   * Makes a decoder of the chunked body that `reader` is at.
+   *
    * @param reader Where the body is read from.
    * @param limits Size limits.
    */

@@ -10,12 +10,18 @@
 
 /** A head that does not parse, with the status code a server answers it with. */
 export class HttpParseError extends Error {
+  /** The response status this error calls for (400, 431, 501, 505). */
+  readonly status: number;
+
   /**
+   * Makes the error.
+   *
    * @param status The response status this error calls for (400, 431, 501, 505).
    * @param message What was wrong.
    */
-  constructor(readonly status: number, message: string) {
+  constructor(status: number, message: string) {
     super(message);
+    this.status = status;
     this.name = "HttpParseError";
   }
 }
@@ -29,7 +35,9 @@ export type BodyFraming =
 
 /** A parsed request head. */
 export interface ParsedRequest {
+  /** The method, e.g. `"GET"`. */
   method: string;
+  /** The request target as sent. */
   target: string;
   /** The minor version: 1 for HTTP/1.1, 0 for HTTP/1.0. */
   minor: number;
@@ -49,9 +57,13 @@ export interface ParsedRequest {
 
 /** A parsed response head. */
 export interface ParsedResponse {
+  /** The minor version: 1 for HTTP/1.1, 0 for HTTP/1.0. */
   minor: number;
+  /** The status code. */
   status: number;
+  /** The reason phrase (may be empty). */
   statusText: string;
+  /** Field names (lowercase) and values, alternating. */
   fields: string[];
   /** Whether the server keeps the connection open after this response. */
   keepAlive: boolean;
