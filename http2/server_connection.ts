@@ -42,6 +42,12 @@ export interface Http2ServerOptions {
    */
   idleTimeout?: number;
   /**
+   * Zero-window stalls: milliseconds sending may stay stuck (the client grants no
+   * flow-control window to data waiting for it, or does not read what was written) before
+   * the connection is closed with GOAWAY(ENHANCE_YOUR_CALM). Default 60 000; 0 disables.
+   */
+  stallTimeout?: number;
+  /**
    * Rapid Reset (CVE-2023-44487): RST_STREAM frames a client may send in a burst; the
    * bucket refills at {@linkcode Http2ServerOptions.resetRate} per second. Beyond it:
    * GOAWAY(ENHANCE_YOUR_CALM). Default 1000 (as nghttp2).
@@ -282,6 +288,7 @@ class ServerConnection extends Http2Connection {
   readonly #onStream: (stream: Stream) => void | Promise<void>;
   readonly #onError: (error: unknown) => void;
   readonly #idleTimeout: number;
+  readonly #stallTimeout: number;
   #idleTimer: ReturnType<typeof setTimeout> | null = null;
   #idleSince = 0;
   #prefaceTimer: ReturnType<typeof setTimeout> | null = null;
@@ -302,6 +309,7 @@ class ServerConnection extends Http2Connection {
     this.#onStream = onStream;
     this.#onError = options.onError ?? ((err) => console.error("HTTP/2 handler failed:", err));
     this.#idleTimeout = options.idleTimeout ?? 60_000;
+    this.#stallTimeout = options.stallTimeout ?? 60_000;
     this.#scheme = conn.secure ? "https" : "http";
     const local = conn.localAddr;
     this.#defaultAuthority = local.hostname
@@ -318,31 +326,51 @@ class ServerConnection extends Http2Connection {
       }, prefaceTimeout);
     }
     this.#idleSince = performance.now();
-    this.#armIdle(this.#idleTimeout);
+    this.#armIdle(this.#busyPeriod);
   }
 
   closedError(): Http2Error {
     return this.closeError ?? new Http2Error(Http2ErrorCode.CANCEL, "HTTP/2 connection closed");
   }
 
+  /** The watchdog period while streams are open: stalls are noticed within a quarter of the limit. */
+  get #busyPeriod(): number {
+    const periods = [this.#idleTimeout, this.#stallTimeout / 4].filter((t) => t > 0);
+    return periods.length > 0 ? Math.min(...periods) : 0;
+  }
+
   #armIdle(ms: number): void {
-    if (this.#idleTimeout <= 0 || this.terminating) return;
+    if (ms <= 0 || this.terminating) return;
     this.#idleTimer = setTimeout(this.#onIdleTimer, ms);
   }
 
   #onIdleTimer = (): void => {
     this.#idleTimer = null;
     if (this.terminating) return;
+    const now = performance.now();
     if (this.streams.size === 0) {
-      const idle = performance.now() - this.#idleSince;
-      if (idle >= this.#idleTimeout - 1) {
-        this.shutdown();
-        return;
-      }
-      this.#armIdle(this.#idleTimeout - idle);
+      if (this.#idleTimeout > 0) {
+        const idle = now - this.#idleSince;
+        if (idle >= this.#idleTimeout - 1) {
+          this.shutdown();
+          return;
+        }
+        this.#armIdle(Math.min(this.#idleTimeout - idle, this.#busyPeriod));
+      } else this.#armIdle(this.#busyPeriod);
       return;
     }
-    this.#armIdle(this.#idleTimeout);
+    if (this.#stallTimeout > 0 && this.stalledFor(now) >= this.#stallTimeout) {
+      this.terminate(
+        connectionError(
+          Http2ErrorCode.ENHANCE_YOUR_CALM,
+          `sending stalled for ${
+            Math.round(this.stalledFor(now))
+          } ms (no window granted, or not read)`,
+        ),
+      );
+      return;
+    }
+    this.#armIdle(this.#busyPeriod);
   };
 
   protected override onPrefaceComplete(): void {

@@ -204,6 +204,8 @@ export abstract class Http2Connection {
   #resetStamp = 0;
   #gotFirstSettings = false;
   #lingerTimer: ReturnType<typeof setTimeout> | null = null;
+  #sendProgress = 0;
+  #writeStarted = 0;
 
   /**
    * @param conn The transport.
@@ -704,6 +706,7 @@ export abstract class Http2Connection {
             }
             s.sendWindow = w;
             if (delta > 0 && s.outBytes > 0) this.#queueSend(s);
+            s.sendProgress = performance.now();
           }
           break;
         }
@@ -756,6 +759,7 @@ export abstract class Http2Connection {
         );
       }
       this.connSendWindow = w;
+      this.#sendProgress = performance.now();
       if (this.#sendHead !== null) this.#scheduleFlush();
       return;
     }
@@ -775,6 +779,7 @@ export abstract class Http2Connection {
       );
     }
     s.sendWindow = w;
+    s.sendProgress = performance.now();
     if (s.outBytes > 0) {
       this.#queueSend(s);
       this.#scheduleFlush();
@@ -957,6 +962,7 @@ export abstract class Http2Connection {
         setImmediateFn !== undefined ? setImmediateFn(resolve) : setTimeout(resolve, 0)
       );
     }
+    if (s.outBytes === 0) s.sendProgress = performance.now();
     s.outChunks.push(chunk);
     s.outBytes += n;
     s.queuedTotal += n;
@@ -1084,6 +1090,7 @@ export abstract class Http2Connection {
     s.sendWindow -= n;
     this.connSendWindow -= n;
     this.#lastDataStream = s.id;
+    s.sendProgress = performance.now();
     this.#lastDataFlagsAt = start + 4;
     this.#lastDataEnd = out.length;
   }
@@ -1120,6 +1127,7 @@ export abstract class Http2Connection {
     this.#inflightControl = this.#outControl;
     this.#outControl = 0;
     this.#writing = true;
+    this.#writeStarted = performance.now();
     let p: Promise<void>;
     try {
       p = this.conn.write(out.bytes.subarray(0, out.length));
@@ -1130,6 +1138,7 @@ export abstract class Http2Connection {
   }
 
   #onWritten = (): void => {
+    this.#writeStarted = 0;
     const buf = this.#inflight!;
     this.#inflight = null;
     buf.clear();
@@ -1144,6 +1153,24 @@ export abstract class Http2Connection {
     this.#writing = false;
     this.#transportFailed(err);
   };
+
+  /**
+   * How long sending has been stuck, in milliseconds: a transport write that has not
+   * completed, or body bytes waiting for flow-control window the peer does not grant
+   * (0 when nothing waits).
+   *
+   * @param now `performance.now()`.
+   * @returns The time stuck.
+   */
+  stalledFor(now: number): number {
+    let stalled = this.#writeStarted > 0 ? now - this.#writeStarted : 0;
+    for (const s of this.streams.values()) {
+      if (s.outBytes > 0) {
+        stalled = Math.max(stalled, now - Math.max(s.sendProgress, this.#sendProgress));
+      }
+    }
+    return stalled;
+  }
 
   // ================================================================ closing
 

@@ -21,6 +21,7 @@ import {
   rst,
   settings,
   T,
+  windowUpdate,
 } from "./_frames.ts";
 import { checkAlive, finish, type RawServer, startHandshaken, startServer } from "./_server.ts";
 
@@ -229,6 +230,49 @@ Deno.test("idle timeout: an open stream keeps the connection", async () => {
   assertEquals(await s.peer.next(300), "timeout");
   await s.peer.send(rst(1, E.CANCEL));
   await closedWith(s, E.NO_ERROR);
+});
+
+Deno.test("zero-window stall: a client that never grants window is closed with GOAWAY ENHANCE_YOUR_CALM", async () => {
+  await withBystander(async () => {
+    const s = await startHandshaken({ stallTimeout: 200 }, async (stream) => {
+      await stream.respond(200);
+      try {
+        await stream.write(new Uint8Array(200_000));
+        await stream.end();
+      } catch { /* the connection was closed */ }
+    });
+    const t0 = performance.now();
+    await s.peer.send(headers(1, req(), { endStream: true }));
+    await closedWith(s, E.ENHANCE_YOUR_CALM);
+    const took = performance.now() - t0;
+    assert(took >= 190 && took < 2000, `closed after ${took} ms`);
+    assertEquals(s.peer.dataBytes.get(1), 65535);
+  });
+});
+
+Deno.test("zero-window stall: a slow but progressing reader is not cut off", async () => {
+  const s = await startHandshaken({ stallTimeout: 200 }, async (stream) => {
+    await stream.respond(200);
+    await stream.write(new Uint8Array(100_000));
+    await stream.end();
+  });
+  await s.peer.send(headers(1, req(), { endStream: true }));
+  for (;;) {
+    // Grant a little every 100 ms: slower than the data, faster than the stall limit.
+    const f = await s.peer.next(100);
+    if (f !== "timeout" && f !== null && f.type === T.DATA && (f.flags & 1)) break;
+    if (f === "timeout") await s.peer.send(windowUpdate(1, 10000), windowUpdate(0, 10000));
+  }
+  assertEquals(s.peer.dataBytes.get(1), 100_000);
+  await finish(s);
+});
+
+Deno.test("zero-window stall: a stream quietly waiting for its handler is not a stall", async () => {
+  const s = await startHandshaken({ stallTimeout: 100 });
+  await s.peer.send(headers(1, req("GET", "/hold"), { endStream: true }));
+  assertEquals(await s.peer.next(400), "timeout");
+  await checkAlive(s.peer, 3);
+  await finish(s);
 });
 
 Deno.test("preface timeout: no preface in time is answered with GOAWAY PROTOCOL_ERROR and close", async () => {

@@ -68,6 +68,8 @@ export class H2Stream {
   inSendQueue = false;
   /** Next stream in the connection's send queue. */
   nextSend: H2Stream | null = null;
+  /** When sending on this stream last made progress (or data started waiting), `performance.now()`. */
+  sendProgress = 0;
   /** Drop outgoing DATA (HEAD responses, 204, 304): the bytes count as sent. */
   discardOutput = false;
 
