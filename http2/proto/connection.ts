@@ -1273,13 +1273,12 @@ export abstract class Http2Connection {
       `HTTP/2 connection lost: ${err instanceof Error ? err.message : String(err)}`,
       { cause: err },
     );
-    this.transportClosed = true;
     if (!this.terminating) {
+      // Nothing more is written: the streams fail without RST_STREAMs or a GOAWAY.
       this.terminating = true;
       this.closeError = e;
       this.#failAll(e);
     }
-    this.transportClosed = false;
     this.#closeTransport();
   }
 
