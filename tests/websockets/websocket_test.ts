@@ -406,13 +406,14 @@ Deno.test("a protocol error sends a close frame with its code, then the connecti
 });
 
 Deno.test("readIdleTimeout gives up when nothing arrives, with a WebSocketTimeoutError", async () => {
-  const { ws, peer } = raw("client", { readIdleTimeout: 40 });
-  // Traffic keeps it alive.
-  for (let i = 0; i < 4; i++) {
-    await new Promise((r) => setTimeout(r, 20));
+  const { ws, peer } = raw("client", { readIdleTimeout: 200 });
+  // Traffic keeps it alive: 6 gaps of 60 ms outlast the 200 ms timeout only if each read
+  // re-arms it (with margin for slow timers on a loaded machine).
+  for (let i = 0; i < 6; i++) {
+    await new Promise((r) => setTimeout(r, 60));
     await peer.write(rawFrame(0x81, utf8(`${i}`)));
   }
-  for (let i = 0; i < 4; i++) assertEquals(await ws.receive(), `${i}`);
+  for (let i = 0; i < 6; i++) assertEquals(await ws.receive(), `${i}`);
   const err = await assertRejects(() => ws.receive(), WebSocketTimeoutError);
   assertEquals([err.timeout, err.code], ["readIdle", 1006]);
   assertEquals(ws.closeCode, 1006);
