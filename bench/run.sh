@@ -7,8 +7,9 @@ bench="$(cd "$(dirname "$0")" && pwd)"
 cd "$bench/.."
 
 section_http1_server() { deno run -A bench/http1_server.ts; }
+section_http1_client() { deno run -A bench/http1_client.ts; }
 
-SECTIONS=(http1_server)
+SECTIONS=(http1_server http1_client)
 
 bash "$bench/setup.sh"
 for name in "${@:-${SECTIONS[@]}}"; do
