@@ -8,8 +8,13 @@ cd "$bench/.."
 
 section_http1_server() { deno run -A bench/http1_server.ts; }
 section_http1_client() { deno run -A bench/http1_client.ts; }
+section_ws_echo() {
+  echo "WebSocket echo, $(date -u '+%Y-%m-%d %H:%M') UTC, commit $(git rev-parse --short HEAD)"
+  echo
+  deno run -A bench/ws_echo_bench.ts
+}
 
-SECTIONS=(http1_server http1_client)
+SECTIONS=(http1_server http1_client ws_echo)
 
 bash "$bench/setup.sh"
 for name in "${@:-${SECTIONS[@]}}"; do
