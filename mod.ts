@@ -73,5 +73,7 @@ export {
   WebSocketHandshakeError,
   type WebSocketMessage,
   type WebSocketOptions,
+  WebSocketReadIdleTimeoutError,
   WebSocketTimeoutError,
+  WebSocketWriteIdleTimeoutError,
 } from "./websockets/mod.ts";

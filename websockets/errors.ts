@@ -181,6 +181,52 @@ export class WebSocketTimeoutError extends WebSocketError {
 }
 
 /**
+ * `readIdleTimeout` expired: nothing arrived from the peer for that long. The connection is
+ * dropped (close code 1006).
+ *
+ * @example
+ * ```ts
+ * import { WebSocketReadIdleTimeoutError, WebSocketTimeoutError } from "./errors.ts";
+ * const err = new WebSocketReadIdleTimeoutError(5_000);
+ * console.log(err instanceof WebSocketTimeoutError, err.timeout); // true "readIdle"
+ * ```
+ */
+export class WebSocketReadIdleTimeoutError extends WebSocketTimeoutError {
+  /**
+   * Makes the error.
+   *
+   * @param ms The timeout in milliseconds.
+   */
+  constructor(ms: number) {
+    super("readIdle", ms);
+    this.name = "WebSocketReadIdleTimeoutError";
+  }
+}
+
+/**
+ * `writeIdleTimeout` expired: a write made no progress for that long. The connection is
+ * dropped (close code 1006).
+ *
+ * @example
+ * ```ts
+ * import { WebSocketTimeoutError, WebSocketWriteIdleTimeoutError } from "./errors.ts";
+ * const err = new WebSocketWriteIdleTimeoutError(5_000);
+ * console.log(err instanceof WebSocketTimeoutError, err.timeout); // true "writeIdle"
+ * ```
+ */
+export class WebSocketWriteIdleTimeoutError extends WebSocketTimeoutError {
+  /**
+   * Makes the error.
+   *
+   * @param ms The timeout in milliseconds.
+   */
+  constructor(ms: number) {
+    super("writeIdle", ms);
+    this.name = "WebSocketWriteIdleTimeoutError";
+  }
+}
+
+/**
  * Builds the error that fails a connection for something the peer sent: the one place
  * protocol errors are made, each carrying the close code to send.
  *

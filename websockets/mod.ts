@@ -56,8 +56,10 @@ export {
   type CloseCodes,
   isValidCloseCode,
   WebSocketError,
+  WebSocketReadIdleTimeoutError,
   type WebSocketTimeout,
   WebSocketTimeoutError,
+  WebSocketWriteIdleTimeoutError,
 } from "./errors.ts";
 export {
   WebSocket,

@@ -6,7 +6,12 @@
  */
 
 import type { Conn } from "../conn/types.ts";
-import { isValidCloseCode, WebSocketError, WebSocketTimeoutError } from "./errors.ts";
+import {
+  isValidCloseCode,
+  WebSocketError,
+  WebSocketReadIdleTimeoutError,
+  WebSocketWriteIdleTimeoutError,
+} from "./errors.ts";
 import { Opcode, Receiver, type ReceiverHandler } from "./_receiver.ts";
 import { type FragmentSource, Sender, WriteBatcher } from "./_sender.ts";
 import { type Codec, createCodec } from "./_deflate.ts";
@@ -634,7 +639,7 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
     if (this.#state === CLOSED) return;
     const idle = Date.now() - this.#lastRead;
     if (idle >= this.#readIdle) {
-      this.#abort(new WebSocketTimeoutError("readIdle", this.#readIdle));
+      this.#abort(new WebSocketReadIdleTimeoutError(this.#readIdle));
     } else {
       this.#readTimer = setTimeout(() => this.#checkReadIdle(), this.#readIdle - idle);
     }
@@ -647,7 +652,7 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
     const since = this.#out.stalledSince;
     const stalled = since === 0 ? 0 : Date.now() - since;
     if (stalled >= this.#writeIdle) {
-      this.#abort(new WebSocketTimeoutError("writeIdle", this.#writeIdle));
+      this.#abort(new WebSocketWriteIdleTimeoutError(this.#writeIdle));
     } else {
       this.#writeTimer = setTimeout(() => this.#checkWriteIdle(), this.#writeIdle - stalled);
     }

@@ -3,7 +3,11 @@ import { assert, assertEquals, assertRejects } from "@std/assert";
 import { WebSockets } from "../../websockets/namespace.ts";
 import { WebSocketHandshakeError } from "../../websockets/open.ts";
 import { WebSocket } from "../../websockets/websocket.ts";
-import { WebSocketError, WebSocketTimeoutError } from "../../websockets/errors.ts";
+import {
+  WebSocketError,
+  WebSocketReadIdleTimeoutError,
+  WebSocketWriteIdleTimeoutError,
+} from "../../websockets/errors.ts";
 import { acceptHeaders, validateRequest } from "../../websockets/handshake.ts";
 import { ProxyConfig } from "../../client/proxy.ts";
 import {
@@ -286,7 +290,7 @@ Deno.test("open: readIdleTimeout gives the WebSocket up when nothing arrives", a
       readIdleTimeout: 200,
       proxy: NO_PROXY,
     });
-    const error = await assertRejects(() => ws.receive(), WebSocketTimeoutError);
+    const error = await assertRejects(() => ws.receive(), WebSocketReadIdleTimeoutError);
     assertEquals(error.timeout, "readIdle");
     assertEquals(ws.closeCode, 1006);
   } finally {
@@ -308,7 +312,7 @@ Deno.test("open: writeIdleTimeout gives the WebSocket up when the peer stops rea
   const error = await assertRejects(async () => {
     for (let i = 0; i < 8; i++) await ws.send(big);
   }, WebSocketError);
-  assert(error instanceof WebSocketTimeoutError, String(error));
+  assert(error instanceof WebSocketWriteIdleTimeoutError, String(error));
   assertEquals(error.timeout, "writeIdle");
   await ws.closed;
 });

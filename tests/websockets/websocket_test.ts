@@ -7,7 +7,11 @@ import zlib from "node:zlib";
 import { memoryPair } from "../../conn/memory.ts";
 import type { Conn } from "../../conn/types.ts";
 import { WebSocket, type WebSocketOptions } from "../../websockets/websocket.ts";
-import { WebSocketError, WebSocketTimeoutError } from "../../websockets/errors.ts";
+import {
+  WebSocketError,
+  WebSocketReadIdleTimeoutError,
+  WebSocketWriteIdleTimeoutError,
+} from "../../websockets/errors.ts";
 import type { DeflateParams } from "../../websockets/permessage_deflate.ts";
 import {
   cat,
@@ -405,7 +409,7 @@ Deno.test("a protocol error sends a close frame with its code, then the connecti
   }
 });
 
-Deno.test("readIdleTimeout gives up when nothing arrives, with a WebSocketTimeoutError", async () => {
+Deno.test("readIdleTimeout gives up when nothing arrives, with a WebSocketReadIdleTimeoutError", async () => {
   const { ws, peer } = raw("client", { readIdleTimeout: 200 });
   // Traffic keeps it alive: 6 gaps of 60 ms outlast the 200 ms timeout only if each read
   // re-arms it (with margin for slow timers on a loaded machine).
@@ -414,7 +418,7 @@ Deno.test("readIdleTimeout gives up when nothing arrives, with a WebSocketTimeou
     await peer.write(rawFrame(0x81, utf8(`${i}`)));
   }
   for (let i = 0; i < 6; i++) assertEquals(await ws.receive(), `${i}`);
-  const err = await assertRejects(() => ws.receive(), WebSocketTimeoutError);
+  const err = await assertRejects(() => ws.receive(), WebSocketReadIdleTimeoutError);
   assertEquals([err.timeout, err.code], ["readIdle", 1006]);
   assertEquals(ws.closeCode, 1006);
   peer.close();
@@ -426,7 +430,7 @@ Deno.test("writeIdleTimeout gives up when a write makes no progress", async () =
   const err = await assertRejects(() => sending, WebSocketError);
   assertEquals(err.code, 1006);
   await ws.closed;
-  const timeout = await assertRejects(() => ws.receive(), WebSocketTimeoutError);
+  const timeout = await assertRejects(() => ws.receive(), WebSocketWriteIdleTimeoutError);
   assertEquals(timeout.timeout, "writeIdle");
   peer.close();
 });
