@@ -1,0 +1,481 @@
+/**
+ * WebSocket echo servers against one fixed load client, per runtime, side by side in one run
+ * (DESIGN section 7). The client is bench/ws_load.mjs (Node + ws), pinned to CPU 0 with
+ * taskset; each server runs pinned to CPU 1, started for its cases and stopped by its pid.
+ *
+ *   deno run -A bench/ws_servers.ts            (about 4.5 minutes; prints markdown tables)
+ *
+ * Servers (bench/servers/): ours (`WebSockets.listen`, ws_ours.ts) on Deno, on Node (esbuild
+ * bundle) and on Bun; `Deno.serve` + `Deno.upgradeWebSocket`; ws's `WebSocketServer` on Node;
+ * `Bun.serve`'s websocket. Each with and without permessage-deflate where it has it.
+ * Then a client section: our client and Deno's native `WebSocket` (bench/ws_client_load.ts)
+ * and ws's client (bench/ws_load.mjs) against one fixed server (ws on Node).
+ *
+ * Environment: WS_ROUNDS (3), WS_SECONDS (0.8, measured per case), WS_WARMUP (0.3),
+ * WS_SECTIONS ("servers,compress,clients"). Raw samples go to bench/.results/.
+ * Installs ws under bench/.deps (next to what bench/setup.sh installs) if it is missing.
+ *
+ * @module
+ */
+
+const bench = new URL(".", import.meta.url).pathname;
+const deps = `${bench}.deps/node_modules`;
+const env = (k: string, d: string) => Deno.env.get(k) ?? d;
+const ROUNDS = Number(env("WS_ROUNDS", "3"));
+const SECONDS = Number(env("WS_SECONDS", "0.8"));
+const WARMUP = Number(env("WS_WARMUP", "0.3"));
+const SECTIONS = env("WS_SECTIONS", "servers,compress,clients").split(",");
+const MiB = 1 << 20;
+
+interface Case {
+  conns: number;
+  size: number;
+  inflight: number;
+  seconds: number;
+  warmup: number;
+  kind: "bin" | "json";
+  compress?: boolean;
+}
+
+interface Sample extends Case {
+  msgsPerSec: number;
+  bytesPerSec: number;
+  ratioIn?: number;
+  extensions?: string;
+  error?: string;
+}
+
+async function sh(cmd: string[], quiet = false): Promise<void> {
+  const out = await new Deno.Command(cmd[0], {
+    args: cmd.slice(1),
+    stdout: quiet ? "null" : "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) throw new Error(`failed: ${cmd.join(" ")}`);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function setup(): Promise<void> {
+  if (!(await exists(`${deps}/ws/package.json`)) || !(await exists(`${deps}/.bin/esbuild`))) {
+    // All of bench/setup.sh's tools too: npm prunes what an install does not name.
+    await sh([
+      "npm",
+      "install",
+      "--prefix",
+      `${bench}.deps`,
+      "--no-save",
+      "--no-package-lock",
+      "--no-audit",
+      "--no-fund",
+      "--loglevel=error",
+      "esbuild@0.28.2",
+      "deno-std@1.4.0",
+      "bun@1.4.5",
+      "undici@7.30.2",
+      "ws@8.23.0",
+    ]);
+  }
+  await sh([
+    `${deps}/.bin/esbuild`,
+    `${bench}servers/ws_ours.ts`,
+    "--bundle",
+    "--platform=node",
+    "--format=esm",
+    "--target=node20",
+    "--log-level=warning",
+    `--alias:@std/http/status=${deps}/deno-std/http/status.js`,
+    `--outfile=${deps}/.bench/ws_ours.mjs`,
+  ]);
+}
+
+interface ServerSpec {
+  name: string;
+  runtime: "Deno" | "Node" | "Bun";
+  ours: boolean;
+  cmd: (port: number, compress: boolean) => string[];
+  deflate: boolean;
+}
+
+const bun = `${deps}/.bin/bun`;
+const SERVERS: ServerSpec[] = [
+  {
+    name: "ours (Deno)",
+    runtime: "Deno",
+    ours: true,
+    deflate: true,
+    cmd: (p, c) => ["deno", "run", "-A", `${bench}servers/ws_ours.ts`, `${p}`, c ? "1" : "0"],
+  },
+  {
+    name: "Deno.upgradeWebSocket",
+    runtime: "Deno",
+    ours: false,
+    deflate: false,
+    cmd: (p) => ["deno", "run", "-A", `${bench}servers/ws_deno_serve.ts`, `${p}`],
+  },
+  {
+    name: "ours (Node)",
+    runtime: "Node",
+    ours: true,
+    deflate: true,
+    cmd: (p, c) => ["node", `${deps}/.bench/ws_ours.mjs`, `${p}`, c ? "1" : "0"],
+  },
+  {
+    name: "ws (Node)",
+    runtime: "Node",
+    ours: false,
+    deflate: true,
+    cmd: (p, c) => ["node", `${bench}servers/ws_node_ws.mjs`, `${p}`, c ? "1" : "0"],
+  },
+  {
+    name: "ours (Bun)",
+    runtime: "Bun",
+    ours: true,
+    deflate: true,
+    cmd: (p, c) => [
+      bun,
+      "--tsconfig-override",
+      `${bench}servers/tsconfig.bun.json`,
+      `${bench}servers/ws_ours.ts`,
+      `${p}`,
+      c ? "1" : "0",
+    ],
+  },
+  {
+    name: "Bun.serve",
+    runtime: "Bun",
+    ours: false,
+    deflate: true,
+    cmd: (p, c) => [bun, `${bench}servers/ws_bun_serve.ts`, `${p}`, c ? "1" : "0"],
+  },
+];
+
+/** Starts a server pinned to CPU 1 and waits for its `listening PORT ...` line. */
+async function startServer(
+  cmd: string[],
+): Promise<{ port: number; label: string; child: Deno.ChildProcess }> {
+  const argv = cmd;
+  const child = new Deno.Command("taskset", {
+    args: ["-c", "1", ...argv],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  const deadline = setTimeout(() => child.kill("SIGKILL"), 20_000);
+  while (!text.includes("\n")) {
+    const r = await reader.read();
+    if (r.done) throw new Error(`server ended before listening: ${argv.join(" ")}`);
+    text += r.value;
+  }
+  clearTimeout(deadline);
+  (async () => {
+    while (!(await reader.read()).done) { /* drain */ }
+  })();
+  const m = /^listening (\d+) (.*)$/m.exec(text);
+  if (!m) throw new Error(`unexpected server output: ${text}`);
+  return { port: Number(m[1]), label: m[2], child };
+}
+
+async function stopServer(child: Deno.ChildProcess): Promise<void> {
+  try {
+    child.kill("SIGTERM");
+  } catch { /* already gone */ }
+  const t = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+  }, 3000);
+  await child.status;
+  clearTimeout(t);
+}
+
+async function runClient(argv: string[]): Promise<Sample[]> {
+  const out = await new Deno.Command("taskset", {
+    args: ["-c", "0", ...argv],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  return new TextDecoder().decode(out.stdout).trim().split("\n").filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l));
+}
+
+function loadCases(cases: Case[], port: number): Promise<Sample[]> {
+  return runClient([
+    "node",
+    `${bench}ws_load.mjs`,
+    `ws://127.0.0.1:${port}/`,
+    JSON.stringify(cases),
+  ]);
+}
+
+const c = (
+  conns: number,
+  size: number,
+  inflight: number,
+  kind: "bin" | "json" = "bin",
+  compress = false,
+): Case => ({
+  conns,
+  size,
+  inflight,
+  seconds: SECONDS,
+  warmup: WARMUP,
+  kind,
+  compress,
+});
+
+const PLAIN: Case[] = [
+  c(1, 16, 32),
+  c(50, 16, 32),
+  c(1, 1024, 32),
+  c(50, 1024, 32),
+  c(1, 65536, 32),
+  c(50, 65536, 8),
+  c(1, MiB, 4),
+];
+const JSON_CASES: Case[] = [c(1, 0, 32, "json", true), c(50, 0, 8, "json", true)];
+const CLIENT_CASES: Case[] = [c(1, 16, 32), c(50, 16, 32), c(1, 1024, 32), c(1, MiB, 4)];
+
+const key = (x: Case) => `${x.kind} ${x.size} ${x.conns}`;
+type Results = Map<string, Map<string, Sample[]>>; // server -> case -> samples per round
+
+function record(results: Results, server: string, samples: Sample[]): void {
+  let m = results.get(server);
+  if (!m) results.set(server, m = new Map());
+  for (const s of samples) {
+    const k = key(s);
+    if (!m.has(k)) m.set(k, []);
+    m.get(k)!.push(s);
+  }
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0
+    ? NaN
+    : s.length % 2
+    ? s[s.length >> 1]
+    : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const fmtN = (x: number) => Number.isFinite(x) ? Math.round(x).toLocaleString("en-US") : "n/a";
+const fmtR = (x: number) => Number.isFinite(x) ? `${x.toFixed(2)}x` : "n/a";
+const sizeName = (x: Case) =>
+  x.kind === "json"
+    ? "JSON ~1.4 KB"
+    : x.size >= MiB
+    ? "1 MiB"
+    : x.size >= 1024
+    ? `${x.size / 1024} KiB`
+    : `${x.size} B`;
+
+function samplesOf(results: Results, server: string, x: Case): Sample[] {
+  return results.get(server)?.get(key(x)) ?? [];
+}
+function med(
+  results: Results,
+  server: string,
+  x: Case,
+  f: (s: Sample) => number = (s) => s.msgsPerSec,
+): number {
+  return median(samplesOf(results, server, x).filter((s) => !s.error).map(f));
+}
+/** Median of the per-round ratios a/b (each round ran both side by side). */
+function ratio(
+  results: Results,
+  a: string,
+  b: string,
+  x: Case,
+  f: (s: Sample) => number = (s) => s.msgsPerSec,
+): number {
+  const sa = samplesOf(results, a, x);
+  const sb = samplesOf(results, b, x);
+  const rs: number[] = [];
+  for (let i = 0; i < Math.min(sa.length, sb.length); i++) {
+    if (!sa[i].error && !sb[i].error) rs.push(f(sa[i]) / f(sb[i]));
+  }
+  return median(rs);
+}
+
+function table(head: string[], rows: string[][]): string {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => `| ${r.map((x, i) => x.padEnd(w[i])).join(" | ")} |`;
+  return [line(head), `| ${w.map((n) => "-".repeat(n)).join(" | ")} |`, ...rows.map(line)].join(
+    "\n",
+  );
+}
+
+const PAIRS: [string, string][] = [
+  ["ours (Deno)", "Deno.upgradeWebSocket"],
+  ["ours (Node)", "ws (Node)"],
+  ["ours (Bun)", "Bun.serve"],
+];
+
+async function main() {
+  await setup();
+  const plain: Results = new Map();
+  const deflate: Results = new Map();
+  const clients: Results = new Map();
+  const labels = new Map<string, string>();
+  const started = Date.now();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const s of SERVERS) {
+      if (SECTIONS.includes("servers")) {
+        const srv = await startServer(s.cmd(0, false));
+        labels.set(s.name, srv.label);
+        record(plain, s.name, await loadCases(PLAIN, srv.port));
+        await stopServer(srv.child);
+      }
+      if (SECTIONS.includes("compress") && s.deflate) {
+        const srv = await startServer(s.cmd(0, true));
+        record(deflate, s.name, await loadCases(JSON_CASES, srv.port));
+        await stopServer(srv.child);
+      }
+    }
+    if (SECTIONS.includes("clients")) {
+      const srv = await startServer(SERVERS[3].cmd(0, false));
+      const url = `ws://127.0.0.1:${srv.port}/`;
+      record(clients, "ws client (Node)", await loadCases(CLIENT_CASES, srv.port));
+      for (const impl of ["ours", "native"]) {
+        const name = impl === "ours" ? "our client (Deno)" : "Deno WebSocket";
+        record(
+          clients,
+          name,
+          await runClient([
+            "deno",
+            "run",
+            "-A",
+            `${bench}ws_client_load.ts`,
+            impl,
+            url,
+            JSON.stringify(CLIENT_CASES),
+          ]),
+        );
+      }
+      await stopServer(srv.child);
+    }
+    console.error(
+      `round ${round + 1}/${ROUNDS} done after ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    );
+  }
+
+  await Deno.mkdir(`${bench}.results`, { recursive: true });
+  const toObj = (r: Results) =>
+    Object.fromEntries([...r].map(([k, v]) => [k, Object.fromEntries(v)]));
+  await Deno.writeTextFile(
+    `${bench}.results/ws_servers-${new Date().toISOString().replace(/[:.]/g, "-")}.json`,
+    JSON.stringify(
+      {
+        labels: Object.fromEntries(labels),
+        plain: toObj(plain),
+        deflate: toObj(deflate),
+        clients: toObj(clients),
+      },
+      null,
+      1,
+    ),
+  );
+
+  const errs = [plain, deflate, clients].flatMap((r) =>
+    [...r].flatMap(([srv, m]) =>
+      [...m.values()].flat().filter((s) => s.error).map((s) => `${srv} ${key(s)}: ${s.error}`)
+    )
+  );
+  const out: string[] = [];
+  out.push(`Servers: ${[...labels].map(([k, v]) => `${k} = \`${v}\``).join("; ")}.`, "");
+  if (SECTIONS.includes("servers")) {
+    out.push(
+      "### Echo, messages/s (median of rounds), ratio ours/theirs (median of per-round ratios)",
+      "",
+    );
+    const head = ["message", "conns"];
+    for (const [a, b] of PAIRS) head.push(a, b, "ratio");
+    const rows = PLAIN.filter((x) => x.size < MiB).map((x) => {
+      const r = [sizeName(x), `${x.conns}`];
+      for (const [a, b] of PAIRS) {
+        r.push(fmtN(med(plain, a, x)), fmtN(med(plain, b, x)), fmtR(ratio(plain, a, b, x)));
+      }
+      return r;
+    });
+    out.push(table(head, rows), "");
+    const big = PLAIN.find((x) => x.size >= MiB)!;
+    out.push(
+      "### 1 MiB binary messages, 1 connection, 4 in flight: echoed payload MB/s (each way)",
+      "",
+    );
+    const mb = (s: Sample) => s.bytesPerSec / 1e6;
+    out.push(
+      table(
+        ["server", "MB/s", "ratio ours/theirs"],
+        SERVERS.map((s) => {
+          const pair = PAIRS.find(([a]) => a === s.name);
+          return [
+            s.name,
+            fmtN(med(plain, s.name, big, mb)),
+            pair ? fmtR(ratio(plain, pair[0], pair[1], big, mb)) : "",
+          ];
+        }),
+      ),
+      "",
+    );
+  }
+  if (SECTIONS.includes("compress")) {
+    out.push(
+      "### permessage-deflate on, repetitive JSON (~1.4 KB): messages/s and server-to-client wire bytes / payload bytes",
+      "",
+    );
+    const rows: string[][] = [];
+    for (const s of SERVERS.filter((s) => s.deflate)) {
+      for (const x of JSON_CASES) {
+        const ext = samplesOf(deflate, s.name, x)[0]?.extensions ?? "";
+        rows.push([
+          s.name,
+          `${x.conns}`,
+          fmtN(med(deflate, s.name, x)),
+          med(deflate, s.name, x, (v) => v.ratioIn ?? NaN).toFixed(4),
+          ext || "(none)",
+        ]);
+      }
+    }
+    out.push(table(["server", "conns", "msg/s", "wire/payload", "negotiated"], rows), "");
+    const r2 = JSON_CASES.map((x) => [
+      `${x.conns}`,
+      fmtR(ratio(deflate, "ours (Node)", "ws (Node)", x)),
+      fmtR(ratio(deflate, "ours (Deno)", "ws (Node)", x)),
+      fmtR(ratio(deflate, "ours (Bun)", "Bun.serve", x)),
+    ]);
+    out.push(
+      table(["conns", "ours (Node) / ws", "ours (Deno) / ws (Node)", "ours (Bun) / Bun.serve"], r2),
+      "",
+    );
+  }
+  if (SECTIONS.includes("clients")) {
+    out.push(
+      "### Clients against one fixed server (ws on Node, CPU 1), messages/s (1 MiB: MB/s)",
+      "",
+    );
+    const names = ["our client (Deno)", "Deno WebSocket", "ws client (Node)"];
+    const rows = CLIENT_CASES.map((x) => {
+      const f = x.size >= MiB ? (s: Sample) => s.bytesPerSec / 1e6 : (s: Sample) => s.msgsPerSec;
+      return [
+        sizeName(x),
+        `${x.conns}`,
+        ...names.map((n) => fmtN(med(clients, n, x, f))),
+        fmtR(ratio(clients, names[0], names[1], x, f)),
+        fmtR(ratio(clients, names[0], names[2], x, f)),
+      ];
+    });
+    out.push(table(["message", "conns", ...names, "ours/Deno", "ours/ws"], rows), "");
+  }
+  if (errs.length) out.push("Errors:", ...errs.map((e) => `- ${e}`), "");
+  console.log(out.join("\n"));
+}
+
+await main();
