@@ -14,5 +14,7 @@ wss.on("connection", (ws) => {
   ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary }));
 });
 wss.on("listening", () => {
-  console.log(`listening ${wss.address().port} ws node ${process.version}${compress ? " deflate" : ""}`);
+  console.log(
+    `listening ${wss.address().port} ws node ${process.version}${compress ? " deflate" : ""}`,
+  );
 });
