@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
-# Installs what the benchmarks need (idempotent): wrk from Debian, and esbuild, bun, undici and
+# Installs what the benchmarks need (idempotent): wrk, h2load and nghttpd from Debian, and esbuild, bun, undici and
 # the npm build of deno-std under bench/.deps (gitignored); then bundles our server and our
 # client benchmark process for Node.
 set -euo pipefail
 bench="$(cd "$(dirname "$0")" && pwd)"
 
-if ! command -v wrk >/dev/null; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && apt-get install -y -qq wrk >/dev/null
-  else
-    sudo apt-get update -qq && sudo apt-get install -y -qq wrk >/dev/null
-  fi
+if ! command -v wrk >/dev/null || ! command -v h2load >/dev/null || ! command -v nghttpd >/dev/null; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq wrk nghttp2-client nghttp2-server curl >/dev/null
 fi
 
 deps="$bench/.deps/node_modules"
