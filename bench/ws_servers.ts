@@ -11,7 +11,7 @@
  * Then a client section: our client and Deno's native `WebSocket` (bench/ws_client_load.ts)
  * and ws's client (bench/ws_load.mjs) against one fixed server (ws on Node).
  *
- * Environment: WS_ROUNDS (3), WS_SECONDS (0.8, measured per case), WS_WARMUP (0.3),
+ * Environment: WS_ROUNDS (3), WS_SECONDS (0.7, measured per case), WS_WARMUP (0.3),
  * WS_SECTIONS ("servers,compress,clients"). Raw samples go to bench/.results/.
  * Installs ws under bench/.deps (next to what bench/setup.sh installs) if it is missing.
  *
@@ -22,7 +22,7 @@ const bench = new URL(".", import.meta.url).pathname;
 const deps = `${bench}.deps/node_modules`;
 const env = (k: string, d: string) => Deno.env.get(k) ?? d;
 const ROUNDS = Number(env("WS_ROUNDS", "3"));
-const SECONDS = Number(env("WS_SECONDS", "0.8"));
+const SECONDS = Number(env("WS_SECONDS", "0.7"));
 const WARMUP = Number(env("WS_WARMUP", "0.3"));
 const SECTIONS = env("WS_SECTIONS", "servers,compress,clients").split(",");
 const MiB = 1 << 20;
@@ -267,6 +267,22 @@ const median = (xs: number[]) => {
 };
 const fmtN = (x: number) => Number.isFinite(x) ? Math.round(x).toLocaleString("en-US") : "n/a";
 const fmtR = (x: number) => Number.isFinite(x) ? `${x.toFixed(2)}x` : "n/a";
+/** The per-round ratios a/b, for the spread. */
+function rounds(
+  results: Results,
+  a: string,
+  b: string,
+  x: Case,
+  f: (s: Sample) => number = (s) => s.msgsPerSec,
+): string {
+  const sa = samplesOf(results, a, x);
+  const sb = samplesOf(results, b, x);
+  const rs: string[] = [];
+  for (let i = 0; i < Math.min(sa.length, sb.length); i++) {
+    rs.push(!sa[i].error && !sb[i].error ? (f(sa[i]) / f(sb[i])).toFixed(2) : "err");
+  }
+  return rs.join(" ");
+}
 const sizeName = (x: Case) =>
   x.kind === "json"
     ? "JSON ~1.4 KB"
@@ -326,38 +342,42 @@ async function main() {
   const labels = new Map<string, string>();
   const started = Date.now();
   for (let round = 0; round < ROUNDS; round++) {
-    for (const s of SERVERS) {
-      if (SECTIONS.includes("servers")) {
-        const srv = await startServer(s.cmd(0, false));
-        labels.set(s.name, srv.label);
-        record(plain, s.name, await loadCases(PLAIN, srv.port));
-        await stopServer(srv.child);
-      }
-      if (SECTIONS.includes("compress") && s.deflate) {
-        const srv = await startServer(s.cmd(0, true));
-        record(deflate, s.name, await loadCases(JSON_CASES, srv.port));
-        await stopServer(srv.child);
+    // The servers of one runtime run at once (both pinned to CPU 1, the idle one costs
+    // nothing) and the client alternates between them case by case, in an order that flips
+    // every round: each ratio compares runs a second apart.
+    for (const runtime of ["Deno", "Node", "Bun"]) {
+      const group = SERVERS.filter((s) => s.runtime === runtime);
+      const sections: [Results, Case[], boolean][] = [];
+      if (SECTIONS.includes("servers")) sections.push([plain, PLAIN, false]);
+      if (SECTIONS.includes("compress")) sections.push([deflate, JSON_CASES, true]);
+      for (const [results, cases, compress] of sections) {
+        const specs = group.filter((s) => !compress || s.deflate);
+        const running = [];
+        for (const s of specs) {
+          const srv = await startServer(s.cmd(0, compress));
+          if (!compress) labels.set(s.name, srv.label);
+          running.push({ name: s.name, ...srv });
+        }
+        for (const x of cases) {
+          const order = round % 2 ? [...running].reverse() : running;
+          for (const srv of order) record(results, srv.name, await loadCases([x], srv.port));
+        }
+        for (const srv of running) await stopServer(srv.child);
       }
     }
     if (SECTIONS.includes("clients")) {
       const srv = await startServer(SERVERS[3].cmd(0, false));
       const url = `ws://127.0.0.1:${srv.port}/`;
-      record(clients, "ws client (Node)", await loadCases(CLIENT_CASES, srv.port));
-      for (const impl of ["ours", "native"]) {
-        const name = impl === "ours" ? "our client (Deno)" : "Deno WebSocket";
-        record(
-          clients,
-          name,
-          await runClient([
-            "deno",
-            "run",
-            "-A",
-            `${bench}ws_client_load.ts`,
-            impl,
-            url,
-            JSON.stringify(CLIENT_CASES),
-          ]),
-        );
+      const names = ["our client (Deno)", "Deno WebSocket", "ws client (Node)"];
+      for (const x of CLIENT_CASES) {
+        const order = round % 2 ? [...names].reverse() : names;
+        for (const name of order) {
+          const impl = name === names[0] ? "ours" : "native";
+          const argv = name === names[2]
+            ? ["node", `${bench}ws_load.mjs`, url, JSON.stringify([x])]
+            : ["deno", "run", "-A", `${bench}ws_client_load.ts`, impl, url, JSON.stringify([x])];
+          record(clients, name, await runClient(argv));
+        }
       }
       await stopServer(srv.child);
     }
@@ -405,6 +425,18 @@ async function main() {
       return r;
     });
     out.push(table(head, rows), "");
+    out.push("Per-round ratios (ours/theirs, in run order):", "");
+    out.push(
+      table(
+        ["message", "conns", ...PAIRS.map(([a, b]) => `${a} / ${b}`)],
+        PLAIN.filter((x) => x.size < MiB).map((x) => [
+          sizeName(x),
+          `${x.conns}`,
+          ...PAIRS.map(([a, b]) => rounds(plain, a, b, x)),
+        ]),
+      ),
+      "",
+    );
     const big = PLAIN.find((x) => x.size >= MiB)!;
     out.push(
       "### 1 MiB binary messages, 1 connection, 4 in flight: echoed payload MB/s (each way)",
@@ -413,13 +445,14 @@ async function main() {
     const mb = (s: Sample) => s.bytesPerSec / 1e6;
     out.push(
       table(
-        ["server", "MB/s", "ratio ours/theirs"],
+        ["server", "MB/s", "ratio ours/theirs", "per round"],
         SERVERS.map((s) => {
           const pair = PAIRS.find(([a]) => a === s.name);
           return [
             s.name,
             fmtN(med(plain, s.name, big, mb)),
             pair ? fmtR(ratio(plain, pair[0], pair[1], big, mb)) : "",
+            pair ? rounds(plain, pair[0], pair[1], big, mb) : "",
           ];
         }),
       ),
@@ -448,11 +481,12 @@ async function main() {
     const r2 = JSON_CASES.map((x) => [
       `${x.conns}`,
       fmtR(ratio(deflate, "ours (Node)", "ws (Node)", x)),
-      fmtR(ratio(deflate, "ours (Deno)", "ws (Node)", x)),
+      rounds(deflate, "ours (Node)", "ws (Node)", x),
       fmtR(ratio(deflate, "ours (Bun)", "Bun.serve", x)),
+      rounds(deflate, "ours (Bun)", "Bun.serve", x),
     ]);
     out.push(
-      table(["conns", "ours (Node) / ws", "ours (Deno) / ws (Node)", "ours (Bun) / Bun.serve"], r2),
+      table(["conns", "ours (Node) / ws", "per round", "ours (Bun) / Bun.serve", "per round"], r2),
       "",
     );
   }
@@ -470,9 +504,22 @@ async function main() {
         ...names.map((n) => fmtN(med(clients, n, x, f))),
         fmtR(ratio(clients, names[0], names[1], x, f)),
         fmtR(ratio(clients, names[0], names[2], x, f)),
+        `${rounds(clients, names[0], names[1], x, f)} / ${
+          rounds(clients, names[0], names[2], x, f)
+        }`,
       ];
     });
-    out.push(table(["message", "conns", ...names, "ours/Deno", "ours/ws"], rows), "");
+    out.push(
+      table([
+        "message",
+        "conns",
+        ...names,
+        "ours/Deno",
+        "ours/ws",
+        "per round (ours/Deno / ours/ws)",
+      ], rows),
+      "",
+    );
   }
   if (errs.length) out.push("Errors:", ...errs.map((e) => `- ${e}`), "");
   console.log(out.join("\n"));
