@@ -7,7 +7,7 @@
 // that window next to the payload bytes (for the compression ratio on the wire).
 import process from "node:process";
 import { performance } from "node:perf_hooks";
-import WebSocket from "./.deps/node_modules/ws/index.js";
+import WebSocket from "./.deps/ws/node_modules/ws/index.js";
 
 const [url, casesJson] = process.argv.slice(2);
 const cases = JSON.parse(casesJson);

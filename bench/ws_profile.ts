@@ -32,7 +32,7 @@ const serverCmd = runtime === "node"
   ? [
     "node",
     `--inspect=127.0.0.1:${INSPECT_PORT}`,
-    "bench/.deps/node_modules/.bench/ws_ours.mjs",
+    "bench/.deps/ws/node_modules/.bench/ws_ours.mjs",
   ]
   : [
     Deno.execPath(),

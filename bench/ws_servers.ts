@@ -13,13 +13,14 @@
  *
  * Environment: WS_ROUNDS (3), WS_SECONDS (0.7, measured per case), WS_WARMUP (0.3),
  * WS_SECTIONS ("servers,compress,clients"). Raw samples go to bench/.results/.
- * Installs ws under bench/.deps (next to what bench/setup.sh installs) if it is missing.
+ * Installs ws, esbuild, deno-std and bun under bench/.deps/ws (its own npm prefix, so that
+ * bench/setup.sh's `npm install --prefix bench/.deps` neither prunes nor moves them mid-run).
  *
  * @module
  */
 
 const bench = new URL(".", import.meta.url).pathname;
-const deps = `${bench}.deps/node_modules`;
+const deps = `${bench}.deps/ws/node_modules`; // its own npm prefix: bench/setup.sh's installs leave it alone
 const env = (k: string, d: string) => Deno.env.get(k) ?? d;
 const ROUNDS = Number(env("WS_ROUNDS", "3"));
 const SECONDS = Number(env("WS_SECONDS", "0.7"));
@@ -64,13 +65,13 @@ async function exists(path: string): Promise<boolean> {
 }
 
 async function setup(): Promise<void> {
-  if (!(await exists(`${deps}/ws/package.json`)) || !(await exists(`${deps}/.bin/esbuild`))) {
-    // All of bench/setup.sh's tools too: npm prunes what an install does not name.
+  const need = ["ws/package.json", ".bin/esbuild", ".bin/bun", "deno-std/http/status.js"];
+  if (!(await Promise.all(need.map((f) => exists(`${deps}/${f}`)))).every(Boolean)) {
     await sh([
       "npm",
       "install",
       "--prefix",
-      `${bench}.deps`,
+      `${bench}.deps/ws`,
       "--no-save",
       "--no-package-lock",
       "--no-audit",
@@ -79,7 +80,6 @@ async function setup(): Promise<void> {
       "esbuild@0.28.2",
       "deno-std@1.4.0",
       "bun@1.4.5",
-      "undici@7.30.2",
       "ws@8.23.0",
     ]);
   }
@@ -142,7 +142,7 @@ const SERVERS: ServerSpec[] = [
     cmd: (p, c) => [
       bun,
       "--tsconfig-override",
-      `${bench}servers/tsconfig.bun.json`,
+      `${bench}servers/tsconfig.ws_bun.json`,
       `${bench}servers/ws_ours.ts`,
       `${p}`,
       c ? "1" : "0",

@@ -1,7 +1,7 @@
 // ws's WebSocketServer on Node, echoing: `node bench/servers/ws_node_ws.mjs [port] [compress]`
-// (ws is installed under bench/.deps by bench/ws_servers.ts).
+// (ws is installed under bench/.deps/ws by bench/ws_servers.ts).
 import process from "node:process";
-import { WebSocketServer } from "../.deps/node_modules/ws/wrapper.mjs";
+import { WebSocketServer } from "../.deps/ws/node_modules/ws/wrapper.mjs";
 
 const compress = process.argv[3] === "1";
 const wss = new WebSocketServer({

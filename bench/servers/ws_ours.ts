@@ -1,7 +1,7 @@
 // Our WebSocket echo server on Deno, Node and Bun:
 //   deno run -A bench/servers/ws_ours.ts [port] [compress]
-//   node bench/.deps/node_modules/.bench/ws_ours.mjs [port] [compress]   (esbuild bundle, see bench/ws_servers.ts)
-//   bun --tsconfig-override bench/servers/tsconfig.bun.json bench/servers/ws_ours.ts [port] [compress]
+//   node bench/.deps/ws/node_modules/.bench/ws_ours.mjs [port] [compress]   (esbuild bundle, see bench/ws_servers.ts)
+//   bun --tsconfig-override bench/servers/tsconfig.ws_bun.json bench/servers/ws_ours.ts [port] [compress]
 // Echoes every message; `compress` (any second argument "1") accepts permessage-deflate.
 import process from "node:process";
 import { listen } from "../../websockets/mod.ts";
