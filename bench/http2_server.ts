@@ -44,6 +44,12 @@ for (const tls of [false, true]) {
       cmd: (p) => [deno, "run", "-A", "bench/servers/ours_h2_deno.ts", String(p), mode],
     },
     {
+      name: `oursstream_${mode}`,
+      label: "ours on Deno, Stream handler",
+      tls,
+      cmd: (p) => [deno, "run", "-A", "bench/servers/ours_h2_stream_deno.ts", String(p), mode],
+    },
+    {
       name: `node_${mode}`,
       label: "node:http2",
       tls,
@@ -217,12 +223,12 @@ try {
     return Number.isFinite(r) ? `${r.toFixed(2)}x` : "n/a";
   };
   const rows = [
-    "| transport | response | ours | node:http2 | Deno.serve | nghttpd | ours / node:http2 | ours / Deno.serve | ours / nghttpd |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| transport | response | ours | ours (Stream) | node:http2 | Deno.serve | nghttpd | ours / node:http2 | ours (Stream) / node:http2 | ours / Deno.serve | ours / nghttpd |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   const cpuRows = [
-    "| transport | response | ours | node:http2 | Deno.serve | nghttpd |",
-    "| --- | --- | ---: | ---: | ---: | ---: |",
+    "| transport | response | ours | ours (Stream) | node:http2 | Deno.serve | nghttpd |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const mode of ["clear", "tls"]) {
     for (const s of SCENARIOS) {
@@ -230,16 +236,16 @@ try {
       const t = mode === "tls" ? "TLS (ALPN h2)" : "cleartext (prior knowledge)";
       rows.push(
         `| ${t} | ${s.name} | ${
-          ["ours", "node", "deno", "nghttpd"].map((n) => fmt(median(samples.get(k(n)) ?? []))).join(
-            " | ",
-          )
-        } | ${ratio(k("ours"), k("node"))} | ${ratio(k("ours"), k("deno"))} | ${
-          ratio(k("ours"), k("nghttpd"))
-        } |`,
+          ["ours", "oursstream", "node", "deno", "nghttpd"].map((n) =>
+            fmt(median(samples.get(k(n)) ?? []))
+          ).join(" | ")
+        } | ${ratio(k("ours"), k("node"))} | ${ratio(k("oursstream"), k("node"))} | ${
+          ratio(k("ours"), k("deno"))
+        } | ${ratio(k("ours"), k("nghttpd"))} |`,
       );
       cpuRows.push(
         `| ${t} | ${s.name} | ${
-          ["ours", "node", "deno", "nghttpd"].map((n) =>
+          ["ours", "oursstream", "node", "deno", "nghttpd"].map((n) =>
             `${median(cpu.get(k(n)) ?? []).toFixed(1)} µs`
           ).join(" | ")
         } |`,

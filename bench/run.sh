@@ -17,7 +17,9 @@ section_ws_echo() {
 section_http2_server() { deno run -A bench/http2_server.ts; }
 section_http2_transfer() { deno run -A bench/http2_transfer.ts; }
 
-SECTIONS=(http1_server http1_client ws_echo http2_server http2_transfer)
+section_ws_servers() { deno run -A bench/ws_servers.ts; }
+
+SECTIONS=(http1_server http1_client ws_echo ws_servers http2_server http2_transfer)
 
 bash "$bench/setup.sh"
 for name in "${@:-${SECTIONS[@]}}"; do
