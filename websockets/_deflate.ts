@@ -11,9 +11,9 @@
  * - Node 20: neither stream hands out anything before `close()`.
  * - Bun 1.x: like Node for compression; like Deno for decompression.
  * So compression uses a long-lived `CompressionStream` where it flushes per write and the
- * negotiation allows context takeover with a 15-bit window, and `node:zlib`'s
- * `deflateRawSync` (sync flush, each message on its own, any window of 9-15 bits)
- * otherwise; inflation always uses `node:zlib` (present on Deno, Node and Bun): a long-lived
+ * negotiation allows context takeover with a 15-bit window, and `node:zlib` otherwise (any
+ * window of 9-15 bits): a long-lived `DeflateRaw` stream sync-flushed after each message
+ * with context takeover, `deflateRawSync` when the negotiation forbids it; inflation always uses `node:zlib` (present on Deno, Node and Bun): a long-lived
  * `InflateRaw` stream when the peer keeps context, `inflateRawSync` when it does not, both
  * stopped as soon as the output passes the size limit.
  *
@@ -25,6 +25,7 @@ import type { DeflateParams } from "./permessage_deflate.ts";
 
 type Zlib = typeof import("node:zlib");
 type InflateRaw = ReturnType<Zlib["createInflateRaw"]>;
+type DeflateRaw = ReturnType<Zlib["createDeflateRaw"]>;
 
 /** The empty stored block that ends a sync flush; stripped on send, added back on receive. */
 export const TRAILER: Uint8Array = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
@@ -289,6 +290,75 @@ class ZlibDeflater implements Deflater {
   close(): void {}
 }
 
+/**
+ * A long-lived `node:zlib` deflate stream, sync-flushed after each message: context
+ * takeover (the window carries over, as python websockets, ws and browsers do) where the
+ * runtime's `CompressionStream` cannot flush per write (Node, Bun). Any window of 9-15 bits.
+ */
+class ZlibStreamDeflater implements Deflater {
+  #zlib: Zlib;
+  #windowBits: number;
+  #stream: DeflateRaw | null = null;
+  /** Messages compress one at a time. */
+  #busy: Promise<unknown> = Promise.resolve();
+
+  constructor(zlib: Zlib, windowBits: number) {
+    this.#zlib = zlib;
+    this.#windowBits = windowBits;
+  }
+
+  compress(data: Uint8Array): Promise<Uint8Array> {
+    const run = this.#busy.then(() => this.#compress(data));
+    this.#busy = run.catch(noop);
+    return run;
+  }
+
+  #compress(data: Uint8Array): Promise<Uint8Array> {
+    const z = this.#zlib;
+    const s = this.#stream ??= z.createDeflateRaw({
+      windowBits: this.#windowBits,
+      chunkSize: ZLIB_CHUNK,
+    });
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const out: Uint8Array[] = [];
+      let total = 0;
+      const onData = (chunk: Uint8Array) => {
+        out.push(chunk);
+        total += chunk.length;
+      };
+      const onError = (err: unknown) => done(err);
+      const done = (err?: unknown) => {
+        s.off("data", onData);
+        s.off("error", onError);
+        if (err) {
+          this.close();
+          reject(new WebSocketError(1011, "compression failed", { cause: err }));
+          return;
+        }
+        const result = out.length === 1 ? plain(out[0]) : concat(out, total);
+        if (!endsWithTrailer(result)) {
+          this.close();
+          reject(new WebSocketError(1011, "compression did not flush"));
+        } else resolve(result);
+      };
+      s.on("data", onData);
+      s.on("error", onError);
+      s.write(data);
+      s.flush(z.constants.Z_SYNC_FLUSH, (err?: unknown) => done(err ?? s.errored ?? undefined));
+    });
+  }
+
+  close(): void {
+    const s = this.#stream;
+    this.#stream = null;
+    if (s) {
+      s.removeAllListeners("data");
+      s.on("error", noop);
+      s.close();
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // Inflaters
 
@@ -445,7 +515,9 @@ export function createCodec(
     if (webOk && (!ownNoContext || backend === "web" || zlib === null)) {
       deflater = new WebDeflater(ownNoContext);
     } else if (zlib !== null && backend !== "web" && ownBits >= 9) {
-      deflater = new ZlibDeflater(zlib, ownBits);
+      deflater = ownNoContext
+        ? new ZlibDeflater(zlib, ownBits)
+        : new ZlibStreamDeflater(zlib, ownBits);
     }
     const inflater = zlib === null ? null : new ZlibInflater(zlib, peerNoContext);
     ready = { deflater, inflater };
