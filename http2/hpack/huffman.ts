@@ -263,7 +263,7 @@ export function encodedLengthLatin1(str: string): number {
 export function encodeLatin1Into(str: string, out: Uint8Array, pos: number): number {
   // `acc` holds `n` pending bits, n < 8 between symbols. A code of up to 24 bits is
   // shifted in at once (7 + 24 < 32), a longer one in two parts, so `acc` never needs
-  // more than 31 bits. (`encode` below is the same loop over bytes.)
+  // more than 31 bits.
   let acc = 0;
   let n = 0;
   for (let i = 0; i < str.length; i++) {
@@ -304,28 +304,9 @@ export function encodeLatin1Into(str: string, out: Uint8Array, pos: number): num
  * @returns The encoded octets, padded with 1-bits to a whole octet.
  */
 export function encode(data: Uint8Array): Uint8Array {
+  // Not on the hot path (the encoder calls encodeLatin1Into with its strings): one loop
+  // serves both.
   const out = new Uint8Array(encodedLength(data));
-  let pos = 0;
-  let acc = 0;
-  let n = 0;
-  for (let i = 0; i < data.length; i++) {
-    const sym = data[i];
-    let code = HUFFMAN_CODES[sym];
-    let len = HUFFMAN_LENGTHS[sym];
-    if (len > 24) {
-      len -= 16;
-      acc = (acc << len) | (code >>> 16);
-      n += len;
-      while (n >= 8) out[pos++] = acc >>> (n -= 8);
-      acc &= (1 << n) - 1;
-      code &= 0xffff;
-      len = 16;
-    }
-    acc = (acc << len) | code;
-    n += len;
-    while (n >= 8) out[pos++] = acc >>> (n -= 8);
-    acc &= (1 << n) - 1;
-  }
-  if (n > 0) out[pos] = (acc << (8 - n)) | (0xff >>> n);
+  encodeLatin1Into(latin1Decode(data, 0, data.length), out, 0);
   return out;
 }
