@@ -11,7 +11,14 @@
  * @module
  */
 
-import { sampleProfile, summarize, waitForListening } from "./_cpu_profile.ts";
+import {
+  pinning,
+  sampleProfile,
+  spawnServer,
+  stdoutOf,
+  summarize,
+  waitForListening,
+} from "./_cpu_profile.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const [runtime = "deno", route = "/", secondsArg = "10"] = Deno.args;
@@ -19,13 +26,7 @@ const SECONDS = Number(secondsArg);
 const INSPECT_PORT = 9339;
 const SERVER_PORT = 18090;
 
-const cores = navigator.hardwareConcurrency;
-const pin = cores >= 2 &&
-  (await new Deno.Command("taskset", { args: ["-V"] }).output().then(
-    (o) => o.success,
-    () => false,
-  ));
-const pinned = (cpu: string, cmd: string[]) => (pin ? ["taskset", "-c", cpu, ...cmd] : cmd);
+const { cores, pinned } = await pinning();
 
 const serverCmd = runtime === "node"
   ? [
@@ -40,13 +41,7 @@ const serverCmd = runtime === "node"
     `--inspect=127.0.0.1:${INSPECT_PORT}`,
     "bench/servers/ours_deno.ts",
   ];
-const cmd = pinned(String(cores - 1), [...serverCmd, String(SERVER_PORT)]);
-const child = new Deno.Command(cmd[0], {
-  args: cmd.slice(1),
-  cwd: ROOT,
-  stdout: "piped",
-  stderr: "null",
-}).spawn();
+const child = spawnServer(ROOT, pinned(String(cores - 1), [...serverCmd, String(SERVER_PORT)]));
 
 async function wrk(seconds: number): Promise<string> {
   const c = pinned("0", [
@@ -56,8 +51,7 @@ async function wrk(seconds: number): Promise<string> {
     `-d${seconds}s`,
     `http://127.0.0.1:${SERVER_PORT}${route}`,
   ]);
-  const out = await new Deno.Command(c[0], { args: c.slice(1) }).output();
-  return new TextDecoder().decode(out.stdout);
+  return await stdoutOf(c);
 }
 
 try {

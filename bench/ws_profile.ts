@@ -11,7 +11,13 @@
  * @module
  */
 
-import { sampleProfile, summarize, waitForListening } from "./_cpu_profile.ts";
+import {
+  pinning,
+  sampleProfile,
+  spawnServer,
+  summarize,
+  waitForListening,
+} from "./_cpu_profile.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const [runtime = "deno", sizeArg = "65536", connsArg = "50", secondsArg = "5"] = Deno.args;
@@ -22,13 +28,7 @@ const route = `ws-${SIZE}B-${CONNS}c`;
 const INSPECT_PORT = 9341;
 const SERVER_PORT = 18092;
 
-const cores = navigator.hardwareConcurrency;
-const pin = cores >= 2 &&
-  (await new Deno.Command("taskset", { args: ["-V"] }).output().then(
-    (o) => o.success,
-    () => false,
-  ));
-const pinned = (cpu: string, cmd: string[]) => (pin ? ["taskset", "-c", cpu, ...cmd] : cmd);
+const { cores, pinned } = await pinning();
 
 const serverCmd = runtime === "node"
   ? [
@@ -43,13 +43,7 @@ const serverCmd = runtime === "node"
     `--inspect=127.0.0.1:${INSPECT_PORT}`,
     "bench/servers/ws_ours.ts",
   ];
-const cmd = pinned(String(cores - 1), [...serverCmd, String(SERVER_PORT)]);
-const child = new Deno.Command(cmd[0], {
-  args: cmd.slice(1),
-  cwd: ROOT,
-  stdout: "piped",
-  stderr: "null",
-}).spawn();
+const child = spawnServer(ROOT, pinned(String(cores - 1), [...serverCmd, String(SERVER_PORT)]));
 
 async function wrk(seconds: number): Promise<string> {
   const c = pinned("0", [
