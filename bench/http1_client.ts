@@ -23,6 +23,8 @@
  * @module
  */
 
+import { cpuTime, envNumber, fmt, log, median, output } from "./_measure.ts";
+
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
 interface ClientSpec {
@@ -74,26 +76,12 @@ const CLIENTS: ClientSpec[] = [
   },
 ];
 
-function envNumber(name: string, fallback: number): number {
-  const v = Deno.env.get(name);
-  return v ? Number(v) : fallback;
-}
-
 const DURATION = envNumber("BENCH_DURATION", 1.5);
 const WARMUP = envNumber("BENCH_WARMUP", 1);
 const REPEATS = envNumber("BENCH_REPEATS", 5);
 const CONCURRENCY = (Deno.env.get("BENCH_CONCURRENCY") ?? "1,50").split(",").map(Number);
 const ROUTES = (Deno.env.get("BENCH_ROUTES") ?? "/,/64k").split(",");
 const ONLY = Deno.env.get("BENCH_CLIENTS")?.split(",");
-
-async function output(cmd: string[]): Promise<string> {
-  try {
-    const out = await new Deno.Command(cmd[0], { args: cmd.slice(1), stderr: "piped" }).output();
-    return (new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr)).trim();
-  } catch {
-    return "";
-  }
-}
 
 const cores = navigator.hardwareConcurrency;
 const hasTaskset = (await output(["taskset", "-V"])) !== "";
@@ -155,19 +143,7 @@ class Child {
   }
 }
 
-/** Clock ticks per second of `/proc/<pid>/stat` times (`getconf CLK_TCK`). */
-const CLK_TCK = Number(await output(["getconf", "CLK_TCK"])) || 100;
-
 /** CPU time (user + system) of a process so far, in microseconds, or NaN without /proc. */
-async function cpuTime(pid: number): Promise<number> {
-  try {
-    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
-  } catch {
-    return NaN;
-  }
-}
 
 interface Running {
   spec: ClientSpec;
@@ -200,17 +176,6 @@ async function load(
   };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-function fmt(n: number): string {
-  return Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "n/a";
-}
-
-const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
 const specs = CLIENTS.filter((s) => !ONLY || ONLY.includes(s.name));
 const started = new Date();
 const commit = await output(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]);

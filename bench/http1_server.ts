@@ -19,6 +19,8 @@
  * @module
  */
 
+import { cpuTime, envNumber, fmt, log, median, output } from "./_measure.ts";
+
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const BIN = `${ROOT}/bench/.deps/node_modules/.bin`;
 
@@ -85,26 +87,12 @@ const SERVERS: ServerSpec[] = [
   },
 ];
 
-function envNumber(name: string, fallback: number): number {
-  const v = Deno.env.get(name);
-  return v ? Number(v) : fallback;
-}
-
 const DURATION = envNumber("BENCH_DURATION", 4);
 const WARMUP = envNumber("BENCH_WARMUP", 2);
 const REPEATS = envNumber("BENCH_REPEATS", 5);
 const CONNS = (Deno.env.get("BENCH_CONNS") ?? "50").split(",").map(Number);
 const ROUTES = (Deno.env.get("BENCH_ROUTES") ?? "/,/64k").split(",");
 const ONLY = Deno.env.get("BENCH_SERVERS")?.split(",");
-
-async function output(cmd: string[]): Promise<string> {
-  try {
-    const out = await new Deno.Command(cmd[0], { args: cmd.slice(1), stderr: "piped" }).output();
-    return (new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr)).trim();
-  } catch {
-    return "";
-  }
-}
 
 const cores = navigator.hardwareConcurrency;
 const hasTaskset = (await output(["taskset", "-V"])) !== "";
@@ -157,20 +145,7 @@ interface WrkResult {
   errors: string;
 }
 
-/** Clock ticks per second of `/proc/<pid>/stat` times (`getconf CLK_TCK`). */
-const CLK_TCK = Number(await output(["getconf", "CLK_TCK"])) || 100;
-
 /** CPU time (user + system) of a process so far, in microseconds, or NaN without /proc. */
-async function cpuTime(pid: number): Promise<number> {
-  try {
-    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
-    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
-  } catch {
-    return NaN;
-  }
-}
 
 async function wrk(port: number, route: string, conns: number, seconds: number, pid?: number) {
   const cpu0 = pid ? await cpuTime(pid) : NaN;
@@ -195,16 +170,6 @@ async function wrk(port: number, route: string, conns: number, seconds: number, 
   return { rps, cpuPerRequest, errors: errs.join("; ") } satisfies WrkResult;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-function fmt(n: number): string {
-  return Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "n/a";
-}
-
 const specs = SERVERS.filter((s) => !ONLY || ONLY.includes(s.name));
 const started = new Date();
 // What is measured: the checkout as it is when the run starts (others may commit meanwhile).
@@ -223,7 +188,6 @@ const dirty = (await output([
   ]))
   ? " (with uncommitted changes in server/, http1/, http2/ or conn/)"
   : "";
-const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
 log(
   `pinning: ${

@@ -15,6 +15,8 @@
  * @module
  */
 
+import { cpuTime, fmt, log, median, output } from "./_measure.ts";
+
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const FIX = `${ROOT}/tests/fixtures`;
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 3);
@@ -92,31 +94,11 @@ const SCENARIOS: Scenario[] = [
   { name: "1 MiB", path: "/1m", args: ["-n", String(200 * SCALE), "-c", "2", "-m", "4"] },
 ];
 
-async function output(cmd: string[]): Promise<string> {
-  try {
-    const out = await new Deno.Command(cmd[0], { args: cmd.slice(1), stderr: "piped" }).output();
-    return (new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr)).trim();
-  } catch {
-    return "";
-  }
-}
-
 const cores = navigator.hardwareConcurrency;
 const pin = (await output(["taskset", "-V"])) !== "" && cores >= 2;
 const SERVER_CPU = String(cores - 1);
 const GEN_CPU = "0";
 const pinned = (cpu: string, cmd: string[]) => pin ? ["taskset", "-c", cpu, ...cmd] : cmd;
-const CLK_TCK = Number(await output(["getconf", "CLK_TCK"])) || 100;
-
-async function cpuTime(pid: number): Promise<number> {
-  try {
-    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK;
-  } catch {
-    return NaN;
-  }
-}
 
 function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -177,15 +159,6 @@ async function h2load(r: Running, s: Scenario): Promise<H2Result> {
     : "";
   return { rps: errors ? NaN : rps, cpuPerRequest: (cpu1 - cpu0) / done, errors };
 }
-
-const median = (xs: number[]) => {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  if (!s.length) return NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const fmt = (n: number) => Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "n/a";
-const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
 const started = new Date();
 const commit = await output(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]);
