@@ -180,3 +180,49 @@ export async function stdoutOf(cmd: string[]): Promise<string> {
   const out = await new Deno.Command(cmd[0], { args: cmd.slice(1) }).output();
   return new TextDecoder().decode(out.stdout);
 }
+
+/**
+ * Saves `profile` under `bench/.results/profile-<name>-<time>.cpuprofile` and prints where
+ * its busy time went: `headline` (what ran and how fast), then the top self-time functions,
+ * self time per file, and the top inclusive-time functions, as markdown tables.
+ */
+export async function report(
+  root: string,
+  name: string,
+  profile: Profile,
+  headline: string,
+): Promise<void> {
+  await Deno.mkdir(`${root}/bench/.results`, { recursive: true });
+  const file = `${root}/bench/.results/profile-${name}-${
+    new Date().toISOString().replace(/[:.]/g, "-")
+  }.cpuprofile`;
+  await Deno.writeTextFile(file, JSON.stringify(profile));
+  const { total, busy, self, inclusive, perFile, top } = summarize(profile, root);
+  console.log(
+    [
+      `${headline} under the inspector; ${(busy / 1000).toFixed(0)} ms busy of ${
+        (total / 1000).toFixed(0)
+      } ms sampled (${(100 * busy / total).toFixed(0)}%). Shares are of busy time.`,
+      "",
+      "Top self time:",
+      "",
+      "| share | self | function |",
+      "| ---: | ---: | --- |",
+      ...top(self, 25),
+      "",
+      "Self time per file:",
+      "",
+      "| share | self | file |",
+      "| ---: | ---: | --- |",
+      ...top(perFile, 15),
+      "",
+      "Top inclusive time:",
+      "",
+      "| share | total | function |",
+      "| ---: | ---: | --- |",
+      ...top(inclusive, 30),
+      "",
+      `Profile saved to ${file.replace(root + "/", "")}`,
+    ].join("\n"),
+  );
+}

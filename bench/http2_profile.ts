@@ -13,10 +13,10 @@
 
 import {
   pinning,
+  report,
   sampleProfile,
   spawnServer,
   stdoutOf,
-  summarize,
   waitForListening,
 } from "./_cpu_profile.ts";
 
@@ -61,42 +61,12 @@ try {
     () => wrk(SECONDS),
   );
 
-  await Deno.mkdir(`${ROOT}/bench/.results`, { recursive: true });
-  const file = `${ROOT}/bench/.results/profile-${runtime}-${route.replace(/\W/g, "") || "root"}-${
-    new Date().toISOString().replace(/[:.]/g, "-")
-  }.cpuprofile`;
-  await Deno.writeTextFile(file, JSON.stringify(profile));
-
-  const { total, busy, self, inclusive, perFile, top } = summarize(profile, ROOT);
   const rps = wrkOut.match(/finished in [\d.]+m?s, ([\d.]+) req\/s/)?.[1];
-  console.log(
-    [
-      `Profile of our HTTP/2 server on Deno (${mode}), h2load for ${SECONDS} s on \`${route}\`: ${rps} req/s ` +
-      `under the inspector; ${(busy / 1000).toFixed(0)} ms busy of ${
-        (total / 1000).toFixed(0)
-      } ms ` +
-      `sampled (${(100 * busy / total).toFixed(0)}%). Shares are of busy time.`,
-      "",
-      "Top self time:",
-      "",
-      "| share | self | function |",
-      "| ---: | ---: | --- |",
-      ...top(self, 25),
-      "",
-      "Self time per file:",
-      "",
-      "| share | self | file |",
-      "| ---: | ---: | --- |",
-      ...top(perFile, 15),
-      "",
-      "Top inclusive time:",
-      "",
-      "| share | total | function |",
-      "| ---: | ---: | --- |",
-      ...top(inclusive, 30),
-      "",
-      `Profile saved to ${file.replace(ROOT + "/", "")}`,
-    ].join("\n"),
+  await report(
+    ROOT,
+    `${runtime}-${route.replace(/\W/g, "") || "root"}`,
+    profile,
+    `Profile of our HTTP/2 server on Deno (${mode}), h2load for ${SECONDS} s on \`${route}\`: ${rps} req/s`,
   );
 } finally {
   try {

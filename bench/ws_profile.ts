@@ -11,13 +11,7 @@
  * @module
  */
 
-import {
-  pinning,
-  sampleProfile,
-  spawnServer,
-  summarize,
-  waitForListening,
-} from "./_cpu_profile.ts";
+import { pinning, report, sampleProfile, spawnServer, waitForListening } from "./_cpu_profile.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const [runtime = "deno", sizeArg = "65536", connsArg = "50", secondsArg = "5"] = Deno.args;
@@ -71,43 +65,13 @@ try {
     () => wrk(SECONDS),
   );
 
-  await Deno.mkdir(`${ROOT}/bench/.results`, { recursive: true });
-  const file = `${ROOT}/bench/.results/profile-${runtime}-${route.replace(/\W/g, "") || "root"}-${
-    new Date().toISOString().replace(/[:.]/g, "-")
-  }.cpuprofile`;
-  await Deno.writeTextFile(file, JSON.stringify(profile));
-
-  const { total, busy, self, inclusive, perFile, top } = summarize(profile, ROOT);
   const rps = Math.round(JSON.parse(wrkOut).msgsPerSec);
-  console.log(
-    [
-      `Profile of our WebSocket server on ${runtime}, ${CONNS} connections echoing ${SIZE}-byte ` +
-      `messages for ${SECONDS} s: ${rps} msg/s ` +
-      `under the inspector; ${(busy / 1000).toFixed(0)} ms busy of ${
-        (total / 1000).toFixed(0)
-      } ms ` +
-      `sampled (${(100 * busy / total).toFixed(0)}%). Shares are of busy time.`,
-      "",
-      "Top self time:",
-      "",
-      "| share | self | function |",
-      "| ---: | ---: | --- |",
-      ...top(self, 25),
-      "",
-      "Self time per file:",
-      "",
-      "| share | self | file |",
-      "| ---: | ---: | --- |",
-      ...top(perFile, 15),
-      "",
-      "Top inclusive time:",
-      "",
-      "| share | total | function |",
-      "| ---: | ---: | --- |",
-      ...top(inclusive, 30),
-      "",
-      `Profile saved to ${file.replace(ROOT + "/", "")}`,
-    ].join("\n"),
+  await report(
+    ROOT,
+    `${runtime}-${route.replace(/\W/g, "") || "root"}`,
+    profile,
+    `Profile of our WebSocket server on ${runtime}, ${CONNS} connections echoing ${SIZE}-byte ` +
+      `messages for ${SECONDS} s: ${rps} msg/s`,
   );
 } finally {
   try {
