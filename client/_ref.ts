@@ -2,22 +2,11 @@
 // must not (a script that made one request exits at once, as with fetch); a busy one must.
 import type { Conn } from "../conn/types.ts";
 
-interface Refable {
-  ref?: () => void;
-  unref?: () => void;
-}
-
-/**
- * Refs or unrefs the socket under a connection made by `conn/`: its own `ref`/`unref` if the
- * `Conn` has them, else the Deno connection (`raw`) or the Node socket (`socket`) it wraps.
- * Connections of other kinds are left alone.
- */
+/** Refs or unrefs a connection, if its kind has a process-keeping resource at all. */
 export function setRef(conn: Conn, ref: boolean): void {
-  const c = conn as unknown as Refable & { raw?: Refable; socket?: Refable };
-  const target: Refable | undefined = typeof c.unref === "function" ? c : c.raw ?? c.socket;
   try {
-    if (ref) target?.ref?.();
-    else target?.unref?.();
+    if (ref) conn.ref?.();
+    else conn.unref?.();
   } catch {
     // closed already
   }

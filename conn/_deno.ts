@@ -100,6 +100,22 @@ export class DenoConn implements Conn {
       // not a TCP socket, or already closed
     }
   }
+
+  ref(): void {
+    try {
+      this.raw.ref();
+    } catch {
+      // already closed
+    }
+  }
+
+  unref(): void {
+    try {
+      this.raw.unref();
+    } catch {
+      // already closed
+    }
+  }
 }
 
 /** Wraps a caller's Deno.Conn (plain or TLS), finishing a TLS handshake to learn the ALPN protocol. */

@@ -147,6 +147,14 @@ export class NodeConn implements Conn {
   setNoDelay(noDelay: boolean): void {
     this.socket.setNoDelay?.(noDelay);
   }
+
+  ref(): void {
+    this.socket.ref();
+  }
+
+  unref(): void {
+    this.socket.unref();
+  }
 }
 
 /** Wraps a caller's connected Node socket (waiting for its TLS handshake if one is under way). */

@@ -66,6 +66,16 @@ export interface Conn {
   close(): void;
   /** Turns Nagle's algorithm off (`true`, the default for connections made here) or on. */
   setNoDelay(noDelay: boolean): void;
+  /**
+   * Lets this connection keep the process alive again (the default) after {@linkcode unref}.
+   * Optional: connections that hold no OS resource (in-memory pairs, Web streams) lack it.
+   */
+  ref?(): void;
+  /**
+   * Lets the process exit while this connection is open and idle, as an idle keep-alive
+   * connection of `fetch` does. Optional, as {@linkcode ref} is.
+   */
+  unref?(): void;
 }
 
 /** A source of accepted connections. Iterate it with `for await`, or call `accept()`. */

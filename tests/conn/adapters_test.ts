@@ -123,3 +123,50 @@ for (const { name, connect, listen } of adapters) {
     assertEquals(await pending, null);
   });
 }
+
+// Whether an open connection keeps the process alive is only visible from outside it: a child
+// Deno process connects, and the test watches whether it exits on its own.
+const CAN_SPAWN = typeof Deno.Command === "function" && typeof Deno.execPath === "function";
+for (const adapter of ["_deno.ts", "_node.ts"]) {
+  const connectFn = adapter === "_deno.ts" ? "denoConnect" : "nodeConnect";
+  const childExits = async (port: number, unref: boolean): Promise<boolean> => {
+    const url = new URL(`../../conn/${adapter}`, import.meta.url).href;
+    const script = `import { ${connectFn} } from "${url}";
+      const conn = await ${connectFn}({ hostname: "127.0.0.1", port: ${port} });
+      ${unref ? "conn.unref(); conn.ref(); conn.unref();" : ""}
+      conn.read(); // an idle connection waiting for bytes, as a pooled keep-alive one is
+      console.log("connected");`;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--ext=ts", script],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const exited = child.status.then(() => true);
+    const timeout = new Promise<boolean>((r) => setTimeout(() => r(false), 4000));
+    const result = await Promise.race([exited, timeout]);
+    if (!result) child.kill();
+    const out = new TextDecoder().decode((await child.output()).stdout);
+    assertEquals(out.trim(), "connected");
+    return result;
+  };
+
+  Deno.test({
+    name: `${adapter}: an unref'd connection lets the process exit; a ref'd one keeps it alive`,
+    ignore: !CAN_SPAWN,
+    fn: async () => {
+      const listener = await nodeListen({ hostname: "127.0.0.1", port: 0 });
+      const held: Conn[] = [];
+      const accepting = (async () => {
+        for await (const conn of listener) held.push(conn);
+      })();
+      try {
+        assertEquals(await childExits(listener.addr.port, true), true);
+        assertEquals(await childExits(listener.addr.port, false), false);
+      } finally {
+        listener.close();
+        for (const conn of held) conn.close();
+        await accepting;
+      }
+    },
+  });
+}
