@@ -33,6 +33,11 @@ export interface Http2ClientOptions {
   maxHeaderBlockSize?: number;
   /** Control frames queued unwritten (default 10 000). */
   maxQueuedControlFrames?: number;
+  /**
+   * Milliseconds within which the server must acknowledge our SETTINGS, else
+   * GOAWAY(SETTINGS_TIMEOUT) and close (RFC 9113 section 6.5.3). Default 10 000; 0 disables.
+   */
+  settingsTimeout?: number;
 }
 
 /** The largest stream id. */
@@ -118,7 +123,12 @@ class ClientSession extends Http2Connection {
     if (options.maxQueuedControlFrames !== undefined) {
       limits.maxQueuedControlFrames = options.maxQueuedControlFrames;
     }
-    super(conn, { settings: options.settings, isServer: false, limits });
+    super(conn, {
+      settings: options.settings,
+      isServer: false,
+      limits,
+      settingsTimeout: options.settingsTimeout,
+    });
     this.owner = owner;
     this.peerMaxConcurrentStreams = ASSUMED_MAX_CONCURRENT;
   }

@@ -22,8 +22,9 @@ export interface Http2ServerOptions {
   /** Our settings: windows, concurrency, frame and header limits. */
   settings: HTTP2Settings;
   /**
-   * Aborting it shuts the connection down gracefully: GOAWAY with the last processed
-   * stream, streams in flight finish, new ones are refused, then the connection closes.
+   * Aborting it shuts the connection down gracefully, as `shutdown()` does: the GOAWAY
+   * notice and a PING, then the final GOAWAY with the last processed stream, streams in
+   * flight finish, new ones are refused, then the connection closes.
    */
   signal?: AbortSignal;
   /**
@@ -36,6 +37,19 @@ export interface Http2ServerOptions {
    * GOAWAY(PROTOCOL_ERROR) and close. Default 10 000; 0 disables.
    */
   prefaceTimeout?: number;
+  /**
+   * Milliseconds within which the client must acknowledge our SETTINGS, else
+   * GOAWAY(SETTINGS_TIMEOUT) and close (RFC 9113 section 6.5.3). Default 10 000; 0 disables.
+   */
+  settingsTimeout?: number;
+  /**
+   * Graceful shutdown (RFC 9113 section 6.8): `shutdown()` first sends GOAWAY with
+   * last-stream-id 2^31-1 and a PING, still processes the streams the client opens
+   * meanwhile, and sends the final GOAWAY (the last stream processed) once the PING is
+   * acknowledged or after this many milliseconds. Default 1 000; 0 sends the final GOAWAY
+   * at once.
+   */
+  shutdownPingTimeout?: number;
   /**
    * Milliseconds a connection may stay without open streams before it is closed with
    * GOAWAY(NO_ERROR). Default 60 000; 0 disables.
@@ -96,7 +110,11 @@ export interface Http2ServerOptions {
 export interface Http2ServerConnection {
   /** Resolves once the connection is closed (it never rejects). */
   readonly closed: Promise<void>;
-  /** Graceful shutdown: GOAWAY, in-flight streams finish, then close. Idempotent. */
+  /**
+   * Graceful shutdown (RFC 9113 section 6.8): GOAWAY 2^31-1 and a PING, then after the PING
+   * ACK (or `shutdownPingTimeout`) the final GOAWAY; in-flight streams finish, then close.
+   * Idempotent.
+   */
   shutdown(): void;
   /** Closes at once; open streams are aborted. */
   forceClose(): void;
@@ -305,6 +323,8 @@ class ServerConnection extends Http2Connection {
       isServer: true,
       maxBufferedBytes: options.maxBufferedBytes ?? 16 * 1024 * 1024,
       limits: definedLimits(options),
+      settingsTimeout: options.settingsTimeout,
+      shutdownPingTimeout: options.shutdownPingTimeout,
     });
     this.#onStream = onStream;
     this.#onError = options.onError ?? ((err) => console.error("HTTP/2 handler failed:", err));

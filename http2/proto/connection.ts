@@ -39,6 +39,7 @@ import {
 } from "../frame/mod.ts";
 import { HpackDecoder, HpackEncoder, HpackError } from "../hpack/mod.ts";
 import { DEFAULT_WINDOW_SIZE, type HTTP2Settings } from "../settings.ts";
+import { unrefTimer } from "../../client/_ref.ts";
 import { growWindow, RecvWindow } from "./streams/flow_control.ts";
 import {
   canRecv,
@@ -96,6 +97,14 @@ const LINGER_MS = 2000;
 const MAX_REMEMBERED = 1024;
 /** Longest GOAWAY debug data sent. */
 const MAX_DEBUG = 256;
+/** The largest stream id: the last-stream-id of the shutdown notice GOAWAY (RFC 9113 section 6.8). */
+const MAX_STREAM_ID = 0x7fffffff;
+/** The opaque data of the PING sent with the shutdown notice, to know its ACK. */
+const SHUTDOWN_PING = new Uint8Array([0x68, 0x77, 0x2d, 0x62, 0x79, 0x65, 0x00, 0x01]);
+/** Default of {@linkcode Http2ConnectionOptions.settingsTimeout}. */
+export const DEFAULT_SETTINGS_TIMEOUT = 10_000;
+/** Default of {@linkcode Http2ConnectionOptions.shutdownPingTimeout}. */
+export const DEFAULT_SHUTDOWN_PING_TIMEOUT = 1_000;
 
 const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
@@ -114,6 +123,18 @@ export interface Http2ConnectionOptions {
    * `settings.connectionWindowSize`).
    */
   maxBufferedBytes?: number;
+  /**
+   * Milliseconds within which the peer must acknowledge our SETTINGS, else the connection
+   * ends with GOAWAY(SETTINGS_TIMEOUT) (RFC 9113 section 6.5.3). Default 10 000; 0 disables.
+   */
+  settingsTimeout?: number;
+  /**
+   * Graceful shutdown of a server (RFC 9113 section 6.8): the first GOAWAY (last-stream-id
+   * 2^31-1) goes out with a PING, and the final GOAWAY (the real last stream) once the PING
+   * is acknowledged or after this many milliseconds. Default 1 000; 0 sends only the final
+   * GOAWAY. Clients always send one GOAWAY.
+   */
+  shutdownPingTimeout?: number;
 }
 
 /**
@@ -204,6 +225,12 @@ export abstract class Http2Connection {
   #resetStamp = 0;
   #gotFirstSettings = false;
   #lingerTimer: ReturnType<typeof setTimeout> | null = null;
+  #settingsTimeout: number;
+  #settingsTimer: ReturnType<typeof setTimeout> | null = null;
+  #shutdownPingTimeout: number;
+  #shutdownTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The shutdown notice (GOAWAY 2^31-1 and a PING) was sent; the final GOAWAY was not yet. */
+  #shutdownNotice = false;
   #sendProgress = 0;
   #writeStarted = 0;
 
@@ -237,6 +264,10 @@ export abstract class Http2Connection {
     this.connRecv = new RecvWindow(this.connectionWindow, this.connectionWindow);
     this.#preAckStreamWindow = Math.max(DEFAULT_WINDOW_SIZE, s.initialWindowSize);
     this.#resetTokens = this.limits.resetBurst;
+    this.#settingsTimeout = nonNegative("settingsTimeout", options.settingsTimeout) ??
+      DEFAULT_SETTINGS_TIMEOUT;
+    this.#shutdownPingTimeout = nonNegative("shutdownPingTimeout", options.shutdownPingTimeout) ??
+      DEFAULT_SHUTDOWN_PING_TIMEOUT;
     this.finished = new Promise<void>((resolve) => (this.#resolveFinished = resolve));
   }
 
@@ -265,12 +296,28 @@ export abstract class Http2Connection {
     list.push([SettingId.MAX_HEADER_LIST_SIZE, s.maxHeaderListSize]);
     if (s.headerTableSize !== 4096) list.push([SettingId.HEADER_TABLE_SIZE, s.headerTableSize]);
     out.settings(list);
+    if (this.#settingsTimeout > 0) {
+      this.#settingsTimer = setTimeout(this.#onSettingsTimeout, this.#settingsTimeout);
+      // The timer alone must not keep the process alive (an idle client connection).
+      unrefTimer(this.#settingsTimer);
+    }
     if (this.connectionWindow > DEFAULT_WINDOW_SIZE) {
       out.windowUpdate(0, this.connectionWindow - DEFAULT_WINDOW_SIZE);
     }
     this.#scheduleFlush();
     this.#readLoop(initial);
   }
+
+  #onSettingsTimeout = (): void => {
+    this.#settingsTimer = null;
+    if (this.localSettingsAcked || this.terminating) return;
+    this.terminate(
+      connectionError(
+        Http2ErrorCode.SETTINGS_TIMEOUT,
+        `SETTINGS not acknowledged within ${this.#settingsTimeout} ms`,
+      ),
+    );
+  };
 
   // ================================================================ hooks
 
@@ -665,6 +712,10 @@ export abstract class Http2Connection {
     if (f.ack) {
       if (!this.localSettingsAcked) {
         this.localSettingsAcked = true;
+        if (this.#settingsTimer !== null) {
+          clearTimeout(this.#settingsTimer);
+          this.#settingsTimer = null;
+        }
         const s = this.settings;
         const delta = s.initialWindowSize - this.#preAckStreamWindow;
         if (delta !== 0) {
@@ -730,7 +781,14 @@ export abstract class Http2Connection {
   }
 
   #onPing(f: PingFrame): void {
-    if (f.ack) return; // we send no PINGs of our own that wait for answers
+    if (f.ack) {
+      // The only PING we send is the shutdown notice's; its ACK means the peer has seen the
+      // first GOAWAY, so every stream it opened before that has arrived.
+      if (this.#shutdownNotice && !this.goAwaySent && sameBytes(f.data, SHUTDOWN_PING)) {
+        this.#finalGoAway();
+      }
+      return;
+    }
     this.countControlFrame();
     this.#out.ping(f.data, true);
     this.#lastDataEnd = -1;
@@ -1179,19 +1237,48 @@ export abstract class Http2Connection {
   }
 
   /**
-   * Starts a graceful shutdown: GOAWAY with the last processed stream, no new streams,
-   * open ones finish, then the connection closes.
+   * Starts a graceful shutdown (RFC 9113 section 6.8): no new streams, open ones finish,
+   * then the connection closes. A server first sends GOAWAY with last-stream-id 2^31-1 and
+   * a PING, keeps processing the streams the client opens meanwhile, and sends the final
+   * GOAWAY with the last stream it processed once the PING is acknowledged (or after
+   * `shutdownPingTimeout`). A client sends its one GOAWAY at once.
    */
   shutdown(): void {
     if (this.terminating) return;
-    if (!this.goAwaySent) {
-      this.goAwaySent = true;
-      this.#out.goAway(this.lastProcessedPeerStreamId, Http2ErrorCode.NO_ERROR);
-      this.#lastDataEnd = -1;
-      this.#scheduleFlush();
+    if (!this.goAwaySent && !this.#shutdownNotice) {
+      if (this.isServer && this.#shutdownPingTimeout > 0) {
+        this.#shutdownNotice = true;
+        this.#out.goAway(MAX_STREAM_ID, Http2ErrorCode.NO_ERROR);
+        this.#out.ping(SHUTDOWN_PING, false);
+        this.#lastDataEnd = -1;
+        this.#shutdownTimer = setTimeout(this.#finalGoAway, this.#shutdownPingTimeout);
+        this.#scheduleFlush();
+        return;
+      }
+      this.#finalGoAway();
+      return;
     }
     this.#maybeFinish();
   }
+
+  /** Whether the shutdown notice went out and the final GOAWAY did not yet. */
+  get shutdownNoticeSent(): boolean {
+    return this.#shutdownNotice && !this.goAwaySent;
+  }
+
+  /** The GOAWAY that names the last processed stream: no stream above it is processed. */
+  #finalGoAway = (): void => {
+    if (this.#shutdownTimer !== null) {
+      clearTimeout(this.#shutdownTimer);
+      this.#shutdownTimer = null;
+    }
+    if (this.terminating || this.goAwaySent) return;
+    this.goAwaySent = true;
+    this.#out.goAway(this.lastProcessedPeerStreamId, Http2ErrorCode.NO_ERROR);
+    this.#lastDataEnd = -1;
+    this.#scheduleFlush();
+    this.#maybeFinish();
+  };
 
   #maybeFinish(): void {
     if (this.terminating) return;
@@ -1260,6 +1347,14 @@ export abstract class Http2Connection {
       clearTimeout(this.#lingerTimer);
       this.#lingerTimer = null;
     }
+    if (this.#settingsTimer !== null) {
+      clearTimeout(this.#settingsTimer);
+      this.#settingsTimer = null;
+    }
+    if (this.#shutdownTimer !== null) {
+      clearTimeout(this.#shutdownTimer);
+      this.#shutdownTimer = null;
+    }
     try {
       this.conn.close();
     } catch { /* already closed */ }
@@ -1288,4 +1383,18 @@ export abstract class Http2Connection {
       new Http2Error(Http2ErrorCode.CANCEL, "HTTP/2 connection closed by the peer"),
     );
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function nonNegative(name: string, value: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !(value >= 0)) {
+    throw new RangeError(`HTTP/2: ${name} must be a non-negative number, got ${value}`);
+  }
+  return value;
 }
