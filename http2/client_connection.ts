@@ -11,6 +11,7 @@ import {
   type ProtocolResponse,
   RetryableRequestError,
 } from "../client/_protocol.ts";
+import { setRef } from "../client/_ref.ts";
 import type { Conn } from "../conn/types.ts";
 import { connectionError, Http2Error, Http2ErrorCode } from "./errors.ts";
 import type { GoAwayFrame, HeadersFrame } from "./frame/mod.ts";
@@ -108,6 +109,8 @@ class ClientStream extends H2Stream {
 class ClientSession extends Http2Connection {
   readonly queue: Pending[] = [];
   readonly owner: Http2ClientConnection;
+  /** Whether the transport keeps the process alive (it does while requests are in flight). */
+  #refd = true;
 
   constructor(conn: Conn, options: Http2ClientOptions, owner: Http2ClientConnection) {
     const limits: Partial<Http2Limits> = { resetBurst: Infinity };
@@ -143,12 +146,24 @@ class ClientSession extends Http2Connection {
     return this.queue.length;
   }
 
+  /**
+   * An idle connection (no stream open, no request queued) lets the process exit, as an
+   * idle keep-alive connection of `fetch` does; a busy one keeps it alive.
+   */
+  updateRef(): void {
+    const busy = this.streams.size + this.queue.length > 0;
+    if (busy === this.#refd || this.transportClosed) return;
+    this.#refd = busy;
+    setRef(this.conn, busy);
+  }
+
   open(p: Pending): void {
     const id = this.nextLocalStreamId;
     this.nextLocalStreamId += 2;
     const s = new ClientStream(this, id, p);
     p.stream = s;
     this.addStream(s);
+    this.updateRef();
     const req = p.req;
     const body = req.body;
     const trailers: [string, string][] = [];
@@ -268,6 +283,7 @@ class ClientSession extends Http2Connection {
 
   protected override onStreamClosed(_stream: H2Stream): void {
     this.drainQueue();
+    this.updateRef();
     this.owner.notify();
   }
 
@@ -305,6 +321,7 @@ class ClientSession extends Http2Connection {
       if (p.onAbort !== null) p.req.signal?.removeEventListener("abort", p.onAbort);
       p.reject(err);
     }
+    this.updateRef();
   }
 }
 
@@ -349,6 +366,7 @@ export class Http2ClientConnection implements ProtocolConnection {
   static connect(conn: Conn, options: Http2ClientOptions): Promise<Http2ClientConnection> {
     const c = new Http2ClientConnection(conn, options);
     c.#session.start();
+    c.#session.updateRef();
     return Promise.resolve(c);
   }
 
@@ -409,6 +427,7 @@ export class Http2ClientConnection implements ProtocolConnection {
           if (s === null) {
             const i = session.queue.indexOf(p);
             if (i >= 0) session.queue.splice(i, 1);
+            session.updateRef();
             reject(signal.reason);
             this.notify();
           } else if (s.state !== StreamState.Closed) {
@@ -418,7 +437,10 @@ export class Http2ClientConnection implements ProtocolConnection {
         signal.addEventListener("abort", p.onAbort, { once: true });
       }
       if (session.canOpen && session.queue.length === 0) session.open(p);
-      else session.queue.push(p);
+      else {
+        session.queue.push(p);
+        session.updateRef();
+      }
     });
   }
 
