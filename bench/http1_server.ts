@@ -33,6 +33,8 @@ interface ServerSpec {
   runtime: "Deno" | "Node" | "Bun";
   /** Whether this is our server (else the runtime's own, the baseline). */
   ours: boolean;
+  /** Our server's API: `serve` (Web Request/Response) or `listen` (a `Stream` handler). */
+  api?: "serve" | "Stream";
   /** The command; the port (0) is appended. */
   cmd: string[];
 }
@@ -53,6 +55,14 @@ const SERVERS: ServerSpec[] = [
     cmd: [Deno.execPath(), "run", "-A", "bench/servers/deno_serve.ts"],
   },
   {
+    name: "ours_stream_deno",
+    label: "ours (Stream) on Deno",
+    runtime: "Deno",
+    ours: true,
+    api: "Stream",
+    cmd: [Deno.execPath(), "run", "-A", "bench/servers/ours_stream_node.ts"],
+  },
+  {
     name: "ours_node",
     label: "ours on Node",
     runtime: "Node",
@@ -65,6 +75,14 @@ const SERVERS: ServerSpec[] = [
     runtime: "Node",
     ours: false,
     cmd: ["node", "bench/servers/node_http.mjs"],
+  },
+  {
+    name: "ours_stream_node",
+    label: "ours (Stream) on Node",
+    runtime: "Node",
+    ours: true,
+    api: "Stream",
+    cmd: ["node", "bench/.deps/node_modules/.bench/ours_stream_node.mjs"],
   },
   {
     name: "ours_bun",
@@ -84,6 +102,19 @@ const SERVERS: ServerSpec[] = [
     runtime: "Bun",
     ours: false,
     cmd: [`${BIN}/bun`, "bench/servers/bun_serve.ts"],
+  },
+  {
+    name: "ours_stream_bun",
+    label: "ours (Stream) on Bun",
+    runtime: "Bun",
+    ours: true,
+    api: "Stream",
+    cmd: [
+      `${BIN}/bun`,
+      "--tsconfig-override",
+      "bench/servers/tsconfig.bun.json",
+      "bench/servers/ours_stream_node.ts",
+    ],
   },
 ];
 
@@ -240,8 +271,8 @@ try {
   }
 
   const rows: string[] = [
-    "| runtime | route | conns | ours req/s | baseline | baseline req/s | req/s ours / baseline | ours CPU/req | baseline CPU/req | CPU/req ours / baseline |",
-    "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+    "| runtime | ours | route | conns | ours req/s | baseline | baseline req/s | req/s ours / baseline | ours CPU/req | baseline CPU/req | CPU/req ours / baseline |",
+    "| --- | --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
   ];
   const series = (
     m: Map<string, number[]>,
@@ -261,22 +292,23 @@ try {
   };
   const us = (n: number) => Number.isFinite(n) ? `${n.toFixed(1)} µs` : "n/a";
   for (const runtime of ["Deno", "Node", "Bun"] as const) {
-    const ours = running.find((r) => r.spec.runtime === runtime && r.spec.ours)?.spec;
     const base = running.find((r) => r.spec.runtime === runtime && !r.spec.ours)?.spec;
-    if (!ours && !base) continue;
-    for (const route of ROUTES) {
-      for (const conns of CONNS) {
-        const o = cell(samples, ours, route, conns);
-        const b = cell(samples, base, route, conns);
-        const oc = cell(cpuSamples, ours, route, conns);
-        const bc = cell(cpuSamples, base, route, conns);
-        rows.push(
-          `| ${runtime} | \`${route}\` | ${conns} | ${fmt(o)} | ${base?.label ?? "n/a"} | ${
-            fmt(b)
-          } | ${paired(samples, ours, base, route, conns)} | ${us(oc)} | ${us(bc)} | ${
-            paired(cpuSamples, ours, base, route, conns)
-          } |`,
-        );
+    const oursAll = running.filter((r) => r.spec.runtime === runtime && r.spec.ours);
+    for (const ours of oursAll.length ? oursAll.map((r) => r.spec) : base ? [undefined] : []) {
+      for (const route of ROUTES) {
+        for (const conns of CONNS) {
+          const o = cell(samples, ours, route, conns);
+          const b = cell(samples, base, route, conns);
+          const oc = cell(cpuSamples, ours, route, conns);
+          const bc = cell(cpuSamples, base, route, conns);
+          rows.push(
+            `| ${runtime} | ${ours?.api ?? "serve"} | \`${route}\` | ${conns} | ${fmt(o)} | ${
+              base?.label ?? "n/a"
+            } | ${fmt(b)} | ${paired(samples, ours, base, route, conns)} | ${us(oc)} | ${
+              us(bc)
+            } | ${paired(cpuSamples, ours, base, route, conns)} |`,
+          );
+        }
       }
     }
   }

@@ -3,8 +3,9 @@
  * profile over the inspector protocol while wrk loads it, and prints the functions with the
  * most self time, the most inclusive time, and self time per source file.
  *
- * `deno run -A bench/profile_http1_server.ts [deno|node] [route] [seconds]`
- * (defaults: deno, `/`, 10). `node` profiles the esbuild bundle (run `bench/setup.sh` first),
+ * `deno run -A bench/profile_http1_server.ts [deno|node] [route] [seconds] [serve|stream]`
+ * (defaults: deno, `/`, 10, serve; `stream` profiles the `listen` server with a `Stream`
+ * handler, `bench/servers/ours_stream_node.ts`). `node` profiles the esbuild bundle (run `bench/setup.sh` first),
  * whose functions still carry their names; its files then show as the bundle. The raw
  * profile is saved under `bench/.results/` as a `.cpuprofile` (open it in Chrome DevTools).
  *
@@ -21,7 +22,8 @@ import {
 } from "./_cpu_profile.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-const [runtime = "deno", route = "/", secondsArg = "10"] = Deno.args;
+const [runtime = "deno", route = "/", secondsArg = "10", api = "serve"] = Deno.args;
+const name = api === "stream" ? "ours_stream_node" : runtime === "node" ? "ours_node" : "ours_deno";
 const SECONDS = Number(secondsArg);
 const INSPECT_PORT = 9339;
 const SERVER_PORT = 18090;
@@ -32,14 +34,14 @@ const serverCmd = runtime === "node"
   ? [
     "node",
     `--inspect=127.0.0.1:${INSPECT_PORT}`,
-    "bench/.deps/node_modules/.bench/ours_node.mjs",
+    `bench/.deps/node_modules/.bench/${name}.mjs`,
   ]
   : [
     Deno.execPath(),
     "run",
     "-A",
     `--inspect=127.0.0.1:${INSPECT_PORT}`,
-    "bench/servers/ours_deno.ts",
+    `bench/servers/${name}.ts`,
   ];
 const child = spawnServer(ROOT, pinned(String(cores - 1), [...serverCmd, String(SERVER_PORT)]));
 
@@ -65,9 +67,9 @@ try {
   const rps = wrkOut.match(/Requests\/sec:\s+([\d.]+)/)?.[1];
   await report(
     ROOT,
-    `${runtime}-${route.replace(/\W/g, "") || "root"}`,
+    `${runtime}-${api}-${route.replace(/\W/g, "") || "root"}`,
     profile,
-    `Profile of ours on ${runtime}, \`wrk -t1 -c50 -d${SECONDS}s\` on \`${route}\`: ${rps} req/s`,
+    `Profile of ours (${api}) on ${runtime}, \`wrk -t1 -c50 -d${SECONDS}s\` on \`${route}\`: ${rps} req/s`,
   );
 } finally {
   try {

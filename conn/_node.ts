@@ -2,6 +2,7 @@
 // Deno, which is how a caller's Node socket is accepted there.
 import type * as Net from "node:net";
 import type * as Tls from "node:tls";
+import process from "node:process";
 import type { Addr, Conn, ConnectOptions, Listener, ListenOptions } from "./types.ts";
 import { AcceptQueue } from "./_accept_queue.ts";
 
@@ -37,6 +38,11 @@ export class NodeConn implements Conn {
   #paused = false;
   #pendingWrites: { resolve: () => void; reject: (e: Error) => void }[] = [];
   #closed = false;
+  #corked = false;
+  #uncork = (): void => {
+    this.#corked = false;
+    this.socket.uncork();
+  };
 
   constructor(readonly socket: Net.Socket, private readonly unixPath?: string) {
     const tlsSocket = socket as Partial<Tls.TLSSocket>;
@@ -115,6 +121,13 @@ export class NodeConn implements Conn {
     if (this.#error) return Promise.reject(this.#error);
     if (this.#closed || this.socket.destroyed) {
       return Promise.reject(new Error("connection closed"));
+    }
+    // Writes made in one tick (a response head and its body, several HTTP/2 frames) leave in
+    // one writev system call: the socket is corked until the tick's microtasks have run.
+    if (!this.#corked) {
+      this.#corked = true;
+      this.socket.cork();
+      process.nextTick(this.#uncork);
     }
     // Resolve once Node is done with `data`: it keeps a reference until the chunk is
     // flushed, and the caller may reuse the buffer as soon as write() resolves.

@@ -5,7 +5,7 @@
 set -euo pipefail
 bench="$(cd "$(dirname "$0")/.." && pwd)"
 mkdir -p "$bench/.deps/node_modules/.bench"
-"$bench/.deps/node_modules/.bin/esbuild" "$bench/servers/ours_node.ts" \
+"$bench/.deps/node_modules/.bin/esbuild" "$bench/servers/ours_node.ts" "$bench/servers/ours_stream_node.ts" \
   --bundle --platform=node --format=esm --target=node20 --log-level=warning \
   --alias:@std/http/status="$bench/.deps/node_modules/deno-std/http/status.js" \
-  --outfile="$bench/.deps/node_modules/.bench/ours_node.mjs"
+  --outdir="$bench/.deps/node_modules/.bench" --out-extension:.js=.mjs

@@ -5,6 +5,9 @@ import { streamHandler } from "../../server/stream_handler.ts";
 import { upgradeHandleOf } from "../../server/_upgrade.ts";
 import { dial, rawExchange, readToEnd, readUntil, statusOf } from "./_raw.ts";
 import { text, utf8 } from "../_fixtures.ts";
+import { memoryPair } from "../../conn/memory.ts";
+import type { Conn, Listener } from "../../conn/types.ts";
+import type { Stream } from "../../server/stream.ts";
 
 Deno.test("a stream handler writes the head, the body in pieces, and trailers", async () => {
   await using server = await listen("127.0.0.1", 0, async (stream) => {
@@ -164,4 +167,60 @@ Deno.test("a client that goes away mid-response aborts the handler's signal and 
   conn.close();
   await abortedP;
   assertEquals(reported, []);
+});
+
+/** A server over one in-memory connection whose server side counts its writes. */
+async function countingServer(handler: (stream: Stream) => Promise<void>) {
+  const [client, serverSide] = memoryPair();
+  const writes: string[] = [];
+  const counted: Conn = Object.assign(Object.create(serverSide), {
+    write(bytes: Uint8Array) {
+      writes.push(text(bytes));
+      return serverSide.write(bytes);
+    },
+  });
+  let handed = false;
+  const listener: Listener = {
+    addr: serverSide.localAddr,
+    accept: () => Promise.resolve(handed ? null : (handed = true, counted)),
+    close() {},
+    async *[Symbol.asyncIterator]() {
+      if (!handed) yield (handed = true, counted);
+    },
+  };
+  const server = await listen("127.0.0.1", 0, handler, { listener });
+  return { client, writes, server };
+}
+
+Deno.test("a response head goes out in one write with the first body bytes", async () => {
+  const { client, writes, server } = await countingServer(async (stream) => {
+    await stream.respond(200, { "content-length": "5" });
+    await stream.write(utf8("hello"));
+    await stream.end();
+  });
+  await client.write(utf8("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  const raw = await readToEnd(client);
+  assert(raw.endsWith("\r\n\r\nhello"), raw);
+  assertEquals(writes.length, 1);
+  assertEquals(writes[0], raw);
+  await server.close();
+});
+
+Deno.test("a held response head still goes out at once when the body is slow to come", async () => {
+  let release!: () => void;
+  const later = new Promise<void>((resolve) => (release = resolve));
+  const { client, writes, server } = await countingServer(async (stream) => {
+    await stream.respond(200, { "x-early": "yes" });
+    await later;
+    await stream.write(utf8("late"));
+    await stream.end();
+  });
+  await client.write(utf8("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  const head = await readUntil(client, "\r\n\r\n");
+  assertStringIncludes(head, "x-early: yes\r\n");
+  assertEquals(writes.length, 1);
+  release();
+  const rest = await readToEnd(client);
+  assertEquals(rest, "4\r\nlate\r\n0\r\n\r\n");
+  await server.close();
 });

@@ -1,0 +1,25 @@
+// Our HTTP/1.1 server on Node and Bun with a low-level `Stream` handler (`listen`): the same
+// shape of API as node:http's (req, res), so no Web `Request` or `Response` is built. Bundled
+// and run like ours_node.ts (see there): `node .../ours_stream_node.mjs [port]`.
+import process from "node:process";
+import { listen } from "../../server/mod.ts";
+import { BODY_64K, HELLO, portArg, ready } from "./_routes.ts";
+
+const hello = new TextEncoder().encode(HELLO);
+const helloHeaders = { "content-type": "text/plain", "content-length": String(hello.byteLength) };
+const bigHeaders = {
+  "content-type": "application/octet-stream",
+  "content-length": String(BODY_64K.byteLength),
+};
+
+const server = await listen("127.0.0.1", portArg(process.argv.slice(2)), async (stream) => {
+  const big = stream.request.target === "/64k";
+  await stream.respond(200, big ? bigHeaders : helloHeaders);
+  await stream.write(big ? BODY_64K : hello);
+  await stream.end();
+});
+const bun = (globalThis as { Bun?: { version: string } }).Bun;
+ready(
+  bun ? `ours (Stream) bun ${bun.version}` : `ours (Stream) node ${process.version}`,
+  server.port,
+);
