@@ -235,6 +235,9 @@ async function runProbe(): Promise<StreamProbe> {
 // ---------------------------------------------------------------------------------------
 // Deflaters
 
+/** The most bytes handed to a `CompressionStream` in one write (its output fits in one flush). */
+const WEB_WRITE_MAX = 16 * 1024;
+
 /** A long-lived `CompressionStream`: each write is sync-flushed, the window carries over. */
 class WebDeflater implements Deflater {
   #pump: StreamPump | null = null;
@@ -256,7 +259,13 @@ class WebDeflater implements Deflater {
   async #compress(data: Uint8Array): Promise<Uint8Array> {
     const pump = this.#pump ??= new StreamPump(new CompressionStream("deflate-raw"));
     try {
-      const out = concat(await pump.write(data));
+      // A write whose output passes some 32 KiB is not flushed whole (Deno 2.9: the rest
+      // waits for the next write), so big messages go in in pieces, each flushed.
+      const chunks: Uint8Array[] = [];
+      for (let at = 0; at < data.length || at === 0; at += WEB_WRITE_MAX) {
+        chunks.push(...await pump.write(data.subarray(at, at + WEB_WRITE_MAX)));
+      }
+      const out = concat(chunks);
       if (!endsWithTrailer(out)) throw new Error("CompressionStream did not flush");
       return out;
     } catch (err) {

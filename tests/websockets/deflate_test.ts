@@ -127,6 +127,28 @@ for (const backend of BACKENDS) {
   }
 }
 
+for (const backend of BACKENDS) {
+  Deno.test(`the ${backend} compressor flushes a 64 KiB incompressible message whole`, async () => {
+    const codec = createCodec(params(), "client", backend);
+    const peer = new PeerInflater();
+    try {
+      for (const size of [65536, 200_000]) {
+        const noise = new Uint8Array(size);
+        for (let at = 0; at < size; at += 65536) {
+          crypto.getRandomValues(noise.subarray(at, Math.min(size, at + 65536)));
+        }
+        const out = await codec.deflater.compress(noise);
+        if (out === null) throw new Error("no compressor");
+        assert(endsWithTrailer(out), `${size}: sync-flushed`);
+        assertEquals(await peer.inflate(out.subarray(0, out.length - 4)), noise);
+      }
+    } finally {
+      codec.deflater.close();
+      peer.close();
+    }
+  });
+}
+
 Deno.test({
   name: "both compressors keep context across messages unless the negotiation forbids it",
 }, async () => {
