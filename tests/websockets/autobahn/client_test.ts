@@ -1,0 +1,5 @@
+/** Autobahn's cases, played by a fuzzing server against our WebSockets.open echoing client, without compression. */
+import { CONFIGS } from "./_configs.ts";
+import { conformanceTests } from "./_conformance.ts";
+
+conformanceTests(CONFIGS[2]);

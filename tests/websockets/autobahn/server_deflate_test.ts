@@ -1,0 +1,5 @@
+/** Autobahn's cases, played by a fuzzing client against our WebSockets.listen echo server with permessage-deflate. */
+import { CONFIGS } from "./_configs.ts";
+import { conformanceTests } from "./_conformance.ts";
+
+conformanceTests(CONFIGS[1]);
