@@ -7,6 +7,25 @@ import { WriteChain } from "./_write_chain.ts";
 const READ_SIZE = 64 * 1024;
 const SLAB_SIZE = 512 * 1024;
 
+/** Chunks at least this large are written by `writev()` as they are, not gathered. */
+const DIRECT_WRITE = 64 * 1024;
+/** The most bytes `writev()` gathers into one buffer (one write). */
+const GATHER_MAX = 1024 * 1024;
+/** Gather buffers kept for reuse (fresh large buffers cost a page fault per page). */
+const SCRATCH_KEPT = 4;
+const scratch: Uint8Array[] = [];
+
+function takeScratch(n: number): Uint8Array {
+  for (let i = scratch.length - 1; i >= 0; i--) {
+    if (scratch[i].byteLength >= n) return scratch.splice(i, 1)[0];
+  }
+  return new Uint8Array(Math.max(n, DIRECT_WRITE));
+}
+
+function giveScratch(buf: Uint8Array): void {
+  if (scratch.length < SCRATCH_KEPT) scratch.push(buf);
+}
+
 /** How long an accepted TLS connection may take to finish its handshake. */
 const TLS_HANDSHAKE_TIMEOUT = 10_000;
 
@@ -65,10 +84,51 @@ export class DenoConn implements Conn {
   }
 
   write(data: Uint8Array): Promise<void> {
+    return this.#writes.run(() => this.#writeAll(data));
+  }
+
+  async #writeAll(data: Uint8Array): Promise<void> {
+    let written = 0;
+    while (written < data.byteLength) {
+      written += await this.raw.write(written === 0 ? data : data.subarray(written));
+    }
+  }
+
+  /**
+   * Deno has no vectored write: runs of small chunks are copied into one pooled buffer (one
+   * syscall instead of one per chunk; a copy costs less than a syscall), large ones are
+   * written as they are.
+   */
+  writev(chunks: readonly Uint8Array[]): Promise<void> {
     return this.#writes.run(async () => {
-      let written = 0;
-      while (written < data.byteLength) {
-        written += await this.raw.write(written === 0 ? data : data.subarray(written));
+      const count = chunks.length;
+      let i = 0;
+      while (i < count) {
+        let j = i;
+        let total = 0;
+        while (j < count) {
+          const n = chunks[j].byteLength;
+          if (n >= DIRECT_WRITE || total + n > GATHER_MAX) break;
+          total += n;
+          j++;
+        }
+        if (j - i <= 1) {
+          // One chunk (large, or alone): no copy.
+          if (chunks[i].byteLength > 0) await this.#writeAll(chunks[i]);
+          i++;
+          continue;
+        }
+        const buf = takeScratch(total);
+        let at = 0;
+        for (; i < j; i++) {
+          buf.set(chunks[i], at);
+          at += chunks[i].byteLength;
+        }
+        try {
+          await this.#writeAll(buf.subarray(0, total));
+        } finally {
+          giveScratch(buf);
+        }
       }
     });
   }

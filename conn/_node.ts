@@ -144,6 +144,33 @@ export class NodeConn implements Conn {
     });
   }
 
+  writev(chunks: readonly Uint8Array[]): Promise<void> {
+    if (this.#error) return Promise.reject(this.#error);
+    if (this.#closed || this.socket.destroyed) {
+      return Promise.reject(new Error("connection closed"));
+    }
+    const last = chunks.length - 1;
+    if (last < 0) return Promise.resolve();
+    if (last === 0) return this.write(chunks[0]);
+    // Corked, the writes are buffered by reference and leave together (Writable#_writev:
+    // one writev syscall); the last one's callback runs once all of them are flushed.
+    return new Promise((resolve, reject) => {
+      const waiter = { resolve, reject };
+      this.#pendingWrites.push(waiter);
+      const socket = this.socket;
+      socket.cork();
+      for (let i = 0; i < last; i++) socket.write(chunks[i]);
+      socket.write(chunks[last], (error?: Error | null) => {
+        const at = this.#pendingWrites.indexOf(waiter);
+        if (at === -1) return; // already failed by #finish
+        this.#pendingWrites.splice(at, 1);
+        if (error) reject(error);
+        else resolve();
+      });
+      socket.uncork();
+    });
+  }
+
   closeWrite(): Promise<void> {
     if (this.#closed || this.socket.destroyed) return Promise.resolve();
     return new Promise((resolve) => this.socket.end(() => resolve()));

@@ -60,6 +60,18 @@ export interface Conn {
    * reuse the buffer then (not before).
    */
   write(data: Uint8Array): Promise<void>;
+  /**
+   * Optional vectored write: sends `chunks` in order, exactly as one `write()` of their
+   * concatenation would (and in call order with `write()` and other `writev()` calls), without
+   * copying them where the runtime allows it (Node and Bun: corked writes that leave in one
+   * `writev` syscall; Deno, which has no vectored write, gathers runs of small chunks into one
+   * pooled buffer and writes large ones as they are). Resolves when the transport is done with
+   * every chunk: the caller may reuse them then, not before. Connections without it (in-memory
+   * pairs, Web streams) are written with `write()`; callers check for it.
+   *
+   * @param chunks The byte arrays, in order; empty ones are allowed.
+   */
+  writev?(chunks: readonly Uint8Array[]): Promise<void>;
   /** Finishes sending (a TCP FIN); reading goes on. */
   closeWrite(): Promise<void>;
   /** Closes both directions at once; pending reads resolve `null`. Idempotent. */

@@ -1,0 +1,131 @@
+/**
+ * The optional vectored write, `Conn.writev()`, of the Deno and Node adapters: the bytes
+ * arrive in order, interleaved correctly with `write()` calls made without waiting, over TCP
+ * and TLS; large and small chunks, empty chunks and empty lists; a closed connection rejects.
+ */
+
+import { assert, assertEquals, assertRejects } from "@std/assert";
+import type { Conn, ConnectOptions, Listener, ListenOptions } from "../../conn/types.ts";
+import { nodeConnect, nodeListen } from "../../conn/_node.ts";
+import { denoConnect, denoListen } from "../../conn/_deno.ts";
+import { memoryPair } from "../../conn/memory.ts";
+import { HAS_DENO_SOCKETS } from "../../conn/_runtime.ts";
+import { CA, CERT, KEY } from "../_fixtures.ts";
+
+interface Adapter {
+  name: string;
+  connect(o: ConnectOptions): Promise<Conn>;
+  listen(o: ListenOptions): Promise<Listener>;
+}
+
+const adapters: Adapter[] = [{ name: "node:net", connect: nodeConnect, listen: nodeListen }];
+if (HAS_DENO_SOCKETS) {
+  adapters.push({
+    name: "Deno",
+    connect: denoConnect,
+    listen: (o) => Promise.resolve(denoListen(o)),
+  });
+}
+
+/** Reads `n` bytes (no half-close: TLS through Deno's node:tls loses it on large transfers). */
+async function readN(conn: Conn, n: number): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (let c = await conn.read(); c; c = size >= n ? null : await conn.read()) {
+    parts.push(c.slice());
+    size += c.byteLength;
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) out.set(p, (at += p.byteLength) - p.byteLength);
+  return out;
+}
+
+/** Chunks of many sizes (9-byte heads, 16 KiB payloads, a 200 KiB one, empty ones), numbered. */
+function chunks(seed: number): Uint8Array[] {
+  const sizes = [9, 16384, 9, 16384, 0, 1, 200 * 1024, 9, 3, 0, 70_000, 9, 16384];
+  return sizes.map((n, k) => new Uint8Array(n).map((_, i) => (seed * 31 + k * 7 + i) % 251));
+}
+
+function joined(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+for (const { name, connect, listen } of adapters) {
+  for (const secure of [false, true]) {
+    const label = `${name}${secure ? " TLS" : ""}`;
+    Deno.test(`${label}: writev() sends its chunks in order, interleaved with write() calls`, async () => {
+      const listener = await listen({
+        hostname: "127.0.0.1",
+        port: 0,
+        tls: secure ? { cert: CERT, key: KEY } : undefined,
+      });
+      const expected: Uint8Array[] = [];
+      let start!: () => void;
+      const ready = new Promise<void>((r) => (start = r));
+      const received = (async () => {
+        const conn = (await listener.accept())!;
+        await ready;
+        const got = await readN(conn, joined(expected).byteLength);
+        conn.close();
+        return got;
+      })();
+
+      const conn = await connect({
+        hostname: "127.0.0.1",
+        port: listener.addr.port,
+        tls: secure ? { caCerts: [CA], serverName: "localhost" } : undefined,
+      });
+      assert(typeof conn.writev === "function", "the adapter has writev()");
+      const pending: Promise<void>[] = [];
+      // Calls overlap (nobody waits): the order of calls is the order on the wire.
+      for (let round = 0; round < 6; round++) {
+        const parts = chunks(round);
+        pending.push(conn.writev!(parts));
+        expected.push(...parts);
+        const single = new Uint8Array(1000 + round).fill(round);
+        pending.push(conn.write(single));
+        expected.push(single);
+        pending.push(conn.writev!([]));
+        const one = [new Uint8Array([250, round])];
+        pending.push(conn.writev!(one));
+        expected.push(...one);
+      }
+      start();
+      await Promise.all(pending);
+      const got = await received;
+      const want = joined(expected);
+      assertEquals(got.byteLength, want.byteLength);
+      let firstDiff = -1;
+      for (let i = 0; i < want.byteLength && firstDiff < 0; i++) {
+        if (got[i] !== want[i]) firstDiff = i;
+      }
+      assertEquals(firstDiff, -1, "the bytes differ from the concatenation");
+      conn.close();
+      listener.close();
+    });
+  }
+
+  Deno.test(`${name}: writev() on a closed connection rejects`, async () => {
+    const listener = await listen({ hostname: "127.0.0.1", port: 0 });
+    const accepted = listener.accept();
+    const conn = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
+    conn.close();
+    await assertRejects(() => conn.writev!([new Uint8Array(10), new Uint8Array(10)]));
+    (await accepted)?.close();
+    listener.close();
+  });
+}
+
+Deno.test("memory pairs have no writev(): callers fall back to write()", () => {
+  const [a, b] = memoryPair();
+  assertEquals(a.writev, undefined);
+  a.close();
+  b.close();
+});
