@@ -1,6 +1,7 @@
 import { type BufferedReader, HeadTooLargeError, UnexpectedEofError } from "./buffered_reader.ts";
 import { decodeLatin1, HttpParseError, parseTrailerSection } from "./parse.ts";
-import { encodeLatin1 } from "./serialize.ts";
+import { encodeLatin1, encodeLatin1Into } from "./serialize.ts";
+import { allocBytes } from "../conn/_slab.ts";
 
 /** Limits of the chunked decoder. */
 export interface ChunkedLimits {
@@ -175,7 +176,7 @@ const CRLF = new Uint8Array([13, 10]);
  * Frames one piece of data as a chunk: size line, data, CRLF, in one buffer.
  *
  * @param data The chunk's data (must not be empty: an empty chunk ends the body).
- * @returns The encoded chunk.
+ * @returns The encoded chunk (a view into a shared buffer when small: see `encodeLatin1`).
  *
  * @example
  * ```ts
@@ -185,11 +186,11 @@ const CRLF = new Uint8Array([13, 10]);
  * ```
  */
 export function encodeChunk(data: Uint8Array): Uint8Array {
-  const size = encodeLatin1(data.byteLength.toString(16) + "\r\n");
-  const out = new Uint8Array(size.byteLength + data.byteLength + 2);
-  out.set(size, 0);
-  out.set(data, size.byteLength);
-  out.set(CRLF, size.byteLength + data.byteLength);
+  const size = data.byteLength.toString(16) + "\r\n";
+  const out = allocBytes(size.length + data.byteLength + 2);
+  encodeLatin1Into(size, out);
+  out.set(data, size.length);
+  out.set(CRLF, size.length + data.byteLength);
   return out;
 }
 

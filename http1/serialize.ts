@@ -1,4 +1,5 @@
 import { STATUS_TEXT } from "@std/http/status";
+import { allocBytes } from "../conn/_slab.ts";
 
 const encoder = new TextEncoder();
 const ASCII = /^[^\u0080-\uffff]*$/;
@@ -11,7 +12,8 @@ const TARGET = /^[\x21-\x7e]+$/;
  * (characters up to U+00FF), as `Headers` keeps them.
  *
  * @param text The text, with no character above U+00FF.
- * @returns The bytes.
+ * @returns The bytes; short ones are a view into a shared buffer, as Node's `Buffer.from`
+ * gives (copy them with `slice()` to keep them for long).
  * @throws {TypeError} When a character is above U+00FF.
  *
  * @example
@@ -22,8 +24,11 @@ const TARGET = /^[\x21-\x7e]+$/;
  * ```
  */
 export function encodeLatin1(text: string): Uint8Array {
-  if (ASCII.test(text)) return encoder.encode(text);
-  const out = new Uint8Array(text.length);
+  const out = allocBytes(text.length);
+  if (ASCII.test(text)) {
+    encoder.encodeInto(text, out);
+    return out;
+  }
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     // Storing a larger code would keep its low byte: U+010D U+010A would become CR LF.

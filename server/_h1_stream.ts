@@ -1,9 +1,11 @@
-import type { Conn } from "../conn/types.ts";
+import type { Addr, Conn } from "../conn/types.ts";
 import type { BufferedReader } from "../http1/buffered_reader.ts";
 import { BodyReader, bodyStream } from "../http1/body_reader.ts";
 import { encodeChunk, encodeLastChunk } from "../http1/chunked.ts";
 import { type ParsedRequest, toHeaders } from "../http1/parse.ts";
 import { encodeLatin1, encodeLatin1Into, responseHead } from "../http1/serialize.ts";
+import { fieldPairs } from "../http1/_fields.ts";
+import { allocBytes } from "../conn/_slab.ts";
 import { httpDate } from "./_date.ts";
 import type { RequestHead, ServeInfo, Stream } from "./stream.ts";
 import type { UpgradedConn } from "./_upgrade.ts";
@@ -33,6 +35,39 @@ function noBodyStatus(status: number): boolean {
   return status < 200 || status === 204 || status === 304;
 }
 
+/** A request head whose `Headers` are made on first use (classes: object literals with getters cost more). */
+class H1RequestHead implements RequestHead {
+  readonly method: string;
+  readonly target: string;
+  #headers: Headers | null = null;
+  constructor(private readonly parsed: ParsedRequest, readonly url: string) {
+    this.method = parsed.method;
+    this.target = parsed.target;
+  }
+  get headers(): Headers {
+    return this.#headers ??= toHeaders(this.parsed.fields);
+  }
+}
+
+/** An exchange's ServeInfo, whose `signal` (an AbortController) is made on first use. */
+class H1ServeInfo implements ServeInfo {
+  readonly remoteAddr: Addr;
+  readonly localAddr: Addr;
+  readonly secure: boolean;
+  constructor(
+    private readonly stream: H1Stream,
+    addrs: Omit<ServeInfo, "signal" | "protocol">,
+    readonly protocol: "HTTP/1.0" | "HTTP/1.1",
+  ) {
+    this.remoteAddr = addrs.remoteAddr;
+    this.localAddr = addrs.localAddr;
+    this.secure = addrs.secure;
+  }
+  get signal(): AbortSignal {
+    return this.stream.controller.signal;
+  }
+}
+
 /** One HTTP/1.1 request/response exchange in the {@linkcode Stream} shape. */
 export class H1Stream implements Stream {
   readonly request: RequestHead;
@@ -41,6 +76,8 @@ export class H1Stream implements Stream {
   #controller: AbortController | null = null;
   /** Whether the connection may carry another exchange after this one. */
   keepAlive: boolean;
+  /** Whether a write to the connection failed (the client went away). */
+  broken = false;
   #state: ResponseState = "head";
   #framing: ResponseFraming = "none";
   #remaining = 0;
@@ -58,26 +95,8 @@ export class H1Stream implements Stream {
     url: string,
     info: Omit<ServeInfo, "signal" | "protocol">,
   ) {
-    let headers: Headers | null = null;
-    this.request = {
-      method: parsed.method,
-      target: parsed.target,
-      url,
-      get headers() {
-        return headers ??= toHeaders(parsed.fields);
-      },
-    };
-    // deno-lint-ignore no-this-alias
-    const self = this;
-    this.info = {
-      remoteAddr: info.remoteAddr,
-      localAddr: info.localAddr,
-      secure: info.secure,
-      protocol: parsed.minor === 0 ? "HTTP/1.0" : "HTTP/1.1",
-      get signal() {
-        return self.controller.signal;
-      },
-    };
+    this.request = new H1RequestHead(parsed, url);
+    this.info = new H1ServeInfo(this, info, parsed.minor === 0 ? "HTTP/1.0" : "HTTP/1.1");
     this.keepAlive = parsed.keepAlive;
     this.#bodyReader = new BodyReader(reader, parsed.framing);
     if (parsed.framing.kind === "chunked") {
@@ -136,9 +155,6 @@ export class H1Stream implements Stream {
     return this.#bodyReader.finished;
   }
 
-  /** Whether a write to the connection failed (the client went away). */
-  broken = false;
-
   /** Writes to the connection; a failure means the client is gone: abort the exchange. */
   #send(bytes: Uint8Array): Promise<void> {
     return this.conn.write(bytes).catch((error) => {
@@ -169,13 +185,12 @@ export class H1Stream implements Stream {
     bodyLength = -1,
   ): string {
     if (this.#state !== "head") throw new Error("response already started");
-    const headers = init instanceof Headers ? init : new Headers(init);
     // One pass over the fields: the lines to send, and the fields that decide the framing.
     let lines = "";
     let connection: string | null = null;
     let length: string | null = null;
     let hasDate = false;
-    for (const [name, value] of headers) {
+    for (const [name, value] of fieldPairs(init)) {
       switch (name) {
         case "connection":
           connection = value;
@@ -269,15 +284,15 @@ export class H1Stream implements Stream {
       this.#send(encodeLatin1(head)).catch(ignore);
       return this.#send(bytes);
     }
-    const out = new Uint8Array(head.length + bytes.byteLength);
+    const out = allocBytes(head.length + bytes.byteLength);
     encodeLatin1Into(head, out);
     out.set(bytes, head.length);
     return this.#send(out);
   }
 
   /**
-   * Sends a whole response in one write: the fast path for bodies known up front.
-   * `body` sets the content-length.
+   * Sends a whole response at once (one write, or head and body back to back when the body is
+   * large): the fast path for bodies known up front. `body` sets the content-length.
    */
   async respondWith(
     status: number,
@@ -291,10 +306,8 @@ export class H1Stream implements Stream {
     if (body === null || body.byteLength === 0 || this.#framing === "none") {
       return this.#send(encodeLatin1(text));
     }
-    const out = new Uint8Array(text.length + body.byteLength);
-    encodeLatin1Into(text, out);
-    out.set(body, text.length);
-    await this.#send(out);
+    this.#heldHead = text;
+    await this.#sendBody(body);
   }
 
   write(chunk: Uint8Array): Promise<void> {
