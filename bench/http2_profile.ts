@@ -4,9 +4,10 @@
  * prints the functions with the most self time, the most inclusive time, and self time per
  * source file (the same method as profile_http1_server.ts).
  *
- * `deno run -A bench/http2_profile.ts [clear|tls] [path] [seconds]` (defaults: clear,
- * `/hello`, 10). h2load: `-c 4 -m 32` for `/hello`, `-c 2 -m 4` otherwise. The raw profile is
- * saved under `bench/.results/` as a `.cpuprofile`.
+ * `deno run -A bench/http2_profile.ts [clear|tls] [path] [seconds] [server]` (defaults: clear,
+ * `/hello`, 10, `ours_h2_deno.ts`; `stream` profiles `ours_h2_stream_deno.ts`, the `listen`
+ * Stream-handler server). h2load: `-c 4 -m 32` for `/hello`, `-c 2 -m 4` otherwise. The raw
+ * profile is saved under `bench/.results/` as a `.cpuprofile`.
  *
  * @module
  */
@@ -21,8 +22,9 @@ import {
 } from "./_cpu_profile.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-const [mode = "clear", route = "/hello", secondsArg = "10"] = Deno.args;
-const runtime = `h2-${mode}`;
+const [mode = "clear", route = "/hello", secondsArg = "10", server = ""] = Deno.args;
+const stream = server === "stream";
+const runtime = `h2-${stream ? "stream-" : ""}${mode}`;
 const SECONDS = Number(secondsArg);
 const INSPECT_PORT = 9341;
 const SERVER_PORT = 18091;
@@ -34,7 +36,7 @@ const serverCmd = [
   "run",
   "-A",
   `--inspect=127.0.0.1:${INSPECT_PORT}`,
-  "bench/servers/ours_h2_deno.ts",
+  stream ? "bench/servers/ours_h2_stream_deno.ts" : "bench/servers/ours_h2_deno.ts",
 ];
 const child = spawnServer(
   ROOT,
@@ -66,7 +68,9 @@ try {
     ROOT,
     `${runtime}-${route.replace(/\W/g, "") || "root"}`,
     profile,
-    `Profile of our HTTP/2 server on Deno (${mode}), h2load for ${SECONDS} s on \`${route}\`: ${rps} req/s`,
+    `Profile of our HTTP/2 server on Deno (${mode}${
+      stream ? ", Stream handler" : ""
+    }), h2load for ${SECONDS} s on \`${route}\`: ${rps} req/s`,
   );
 } finally {
   try {

@@ -79,8 +79,19 @@ export const DEFAULT_LIMITS: Readonly<Http2Limits> = Object.freeze({
   resetRate: 33,
 });
 
-/** Bytes of frames buffered before body data stops being framed until the write completes. */
-const OUT_HIGH_WATER = 64 * 1024;
+/**
+ * Bytes of frames (referenced payloads included) batched before body data stops being framed
+ * until the write in flight completes. Large, so that bulk data leaves in few writes: with
+ * 64 KiB a 1 MiB response took 16 `send` syscalls, with 512 KiB about 2.4 (strace, h2load).
+ */
+const OUT_HIGH_WATER = 512 * 1024;
+/**
+ * DATA payload pieces at least this large are written by reference (`Conn.writev`) rather
+ * than copied into the frame buffer; smaller ones are copied (and released at once).
+ */
+const REF_MIN = 4096;
+/** Frame buffers larger than this are dropped once nothing waits to be sent. */
+const OUT_KEEP = 64 * 1024;
 /**
  * When frames are written: `setImmediate` (Deno 2, Node, Bun) runs once the microtasks of
  * the current turn are done, so every handler that answers without waiting for I/O lands
@@ -206,6 +217,20 @@ export abstract class Http2Connection {
   #out = new FrameEncoder(16384);
   #spare: FrameEncoder | null = new FrameEncoder(16384);
   #inflight: FrameEncoder | null = null;
+  /** Whether the transport has a vectored write: large DATA payloads are not copied. */
+  readonly #vectored: boolean;
+  /** Payload pieces referenced by the queued batch, and the offsets in `#out` they go at. */
+  #refs: Uint8Array[] = [];
+  #refAt: number[] = [];
+  #refBytes = 0;
+  /** Streams whose referenced bytes (up to `#settleUpTo`) the queued batch holds. */
+  #settle: H2Stream[] = [];
+  #settleUpTo: number[] = [];
+  /** The same, for the batch being written. */
+  #inflightSettle: H2Stream[] = [];
+  #inflightSettleUpTo: number[] = [];
+  /** Serial of the queued batch. */
+  #batch = 0;
   #writing = false;
   #flushQueued = false;
   #flushHops = 0;
@@ -240,6 +265,7 @@ export abstract class Http2Connection {
    */
   constructor(conn: Conn, options: Http2ConnectionOptions) {
     this.conn = conn;
+    this.#vectored = typeof conn.writev === "function";
     this.settings = options.settings;
     this.isServer = options.isServer;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -1002,8 +1028,11 @@ export abstract class Http2Connection {
    * Queues body bytes; they are framed as the windows allow.
    *
    * @param s The stream.
-   * @param chunk The bytes (kept until framed; not to be changed until the promise settles).
-   * @returns Resolves once the bytes are framed (within the peer's windows).
+   * @param chunk The bytes, not to be changed until the promise settles: kept until framed,
+   *   and when the transport has a vectored write (`Conn.writev`) written from where they
+   *   are, without a copy.
+   * @returns Resolves once the bytes are framed (within the peer's windows) and, when
+   *   referenced rather than copied, written.
    */
   writeData(s: H2Stream, chunk: Uint8Array): Promise<void> {
     if (s.resetError !== null) return Promise.reject(s.resetError);
@@ -1027,7 +1056,7 @@ export abstract class Http2Connection {
     this.#queueSend(s);
     this.#pump();
     this.#scheduleFlush();
-    if (s.framedTotal >= s.queuedTotal) return RESOLVED;
+    if (s.releasedTotal >= s.queuedTotal) return RESOLVED;
     return s.waitFramed();
   }
 
@@ -1101,7 +1130,11 @@ export abstract class Http2Connection {
   /** Frames queued body bytes round-robin, as far as the windows and the buffer allow. */
   #pump(): void {
     const out = this.#out;
-    while (this.#sendHead !== null && out.length < OUT_HIGH_WATER && this.connSendWindow > 0) {
+    let now = 0;
+    while (
+      this.#sendHead !== null && out.length + this.#refBytes < OUT_HIGH_WATER &&
+      this.connSendWindow > 0
+    ) {
       const s = this.#sendHead;
       this.#sendHead = s.nextSend;
       if (this.#sendHead === null) this.#sendTail = null;
@@ -1111,7 +1144,8 @@ export abstract class Http2Connection {
       if (s.outBytes > 0) {
         const max = Math.min(this.peerMaxFrameSize, s.sendWindow, this.connSendWindow);
         if (max > 0) {
-          this.#frameData(s, max < s.outBytes ? max : s.outBytes);
+          if (now === 0) now = performance.now();
+          this.#frameData(s, max < s.outBytes ? max : s.outBytes, now);
           s.settleWaiters();
         }
       }
@@ -1121,26 +1155,39 @@ export abstract class Http2Connection {
     }
   }
 
-  #frameData(s: H2Stream, n: number): void {
+  #frameData(s: H2Stream, n: number, now: number): void {
     const out = this.#out;
-    out.reserve(9 + n);
+    const vectored = this.#vectored;
+    out.reserve(vectored ? 9 + Math.min(n, REF_MIN) : 9 + n);
     const start = out.length;
     out.header(n, FrameType.DATA, 0, s.id);
     let left = n;
+    let referenced = false;
     const chunks = s.outChunks;
     while (left > 0) {
       const c = chunks[0];
       const off = s.outOffset;
       const avail = c.byteLength - off;
+      let piece: Uint8Array;
       if (avail <= left) {
-        out.append(off === 0 ? c : c.subarray(off));
+        piece = off === 0 ? c : c.subarray(off);
         left -= avail;
         chunks.shift();
         s.outOffset = 0;
       } else {
-        out.append(c.subarray(off, off + left));
+        piece = c.subarray(off, off + left);
         s.outOffset = off + left;
         left = 0;
+      }
+      if (vectored && piece.byteLength >= REF_MIN) {
+        // Written from the caller's buffer: no copy; released once written.
+        this.#refAt.push(out.length);
+        this.#refs.push(piece);
+        this.#refBytes += piece.byteLength;
+        referenced = true;
+      } else {
+        out.reserve(piece.byteLength);
+        out.append(piece);
       }
     }
     s.outBytes -= n;
@@ -1148,9 +1195,24 @@ export abstract class Http2Connection {
     s.sendWindow -= n;
     this.connSendWindow -= n;
     this.#lastDataStream = s.id;
-    s.sendProgress = performance.now();
+    s.sendProgress = now;
     this.#lastDataFlagsAt = start + 4;
     this.#lastDataEnd = out.length;
+    if (referenced || s.refBatches > 0) this.#releaseWhenWritten(s);
+    else s.releasedTotal = s.framedTotal;
+  }
+
+  /** The stream's bytes framed so far are released once the queued batch is written. */
+  #releaseWhenWritten(s: H2Stream): void {
+    if (s.refSerial === this.#batch) {
+      this.#settleUpTo[s.refIndex] = s.framedTotal;
+      return;
+    }
+    s.refSerial = this.#batch;
+    s.refIndex = this.#settle.length;
+    s.refBatches++;
+    this.#settle.push(s);
+    this.#settleUpTo.push(s.framedTotal);
   }
 
   #scheduleFlush(): void {
@@ -1174,7 +1236,7 @@ export abstract class Http2Connection {
     if (this.#writing || this.transportClosed) return;
     if (this.#sendHead !== null) this.#pump();
     const out = this.#out;
-    if (out.length === 0) {
+    if (out.length === 0 && this.#refs.length === 0) {
       if (this.terminating) this.#closeTransport();
       return;
     }
@@ -1184,15 +1246,43 @@ export abstract class Http2Connection {
     this.#lastDataEnd = -1;
     this.#inflightControl = this.#outControl;
     this.#outControl = 0;
+    const settle = this.#inflightSettle;
+    const settleUpTo = this.#inflightSettleUpTo;
+    this.#inflightSettle = this.#settle;
+    this.#inflightSettleUpTo = this.#settleUpTo;
+    this.#settle = settle;
+    this.#settleUpTo = settleUpTo;
+    this.#batch++;
     this.#writing = true;
     this.#writeStarted = performance.now();
     let p: Promise<void>;
     try {
-      p = this.conn.write(out.bytes.subarray(0, out.length));
+      if (this.#refs.length === 0) p = this.conn.write(out.bytes.subarray(0, out.length));
+      else p = this.conn.writev!(this.#gather(out));
     } catch (err) {
       p = Promise.reject(err);
     }
     p.then(this.#onWritten, this.#onWriteFailed);
+  }
+
+  /** The batch as a list of chunks: frame bytes with the referenced payloads in between. */
+  #gather(out: FrameEncoder): Uint8Array[] {
+    const refs = this.#refs;
+    const at = this.#refAt;
+    const bytes = out.bytes;
+    const chunks: Uint8Array[] = [];
+    let pos = 0;
+    for (let i = 0; i < refs.length; i++) {
+      const a = at[i];
+      if (a > pos) chunks.push(bytes.subarray(pos, a));
+      pos = a;
+      chunks.push(refs[i]);
+    }
+    if (out.length > pos) chunks.push(bytes.subarray(pos, out.length));
+    this.#refs = [];
+    this.#refAt = [];
+    this.#refBytes = 0;
+    return chunks;
   }
 
   #onWritten = (): void => {
@@ -1200,10 +1290,24 @@ export abstract class Http2Connection {
     const buf = this.#inflight!;
     this.#inflight = null;
     buf.clear();
-    if (buf.bytes.byteLength > 1 << 20) buf.bytes = new Uint8Array(16384);
+    if (buf.bytes.byteLength > OUT_KEEP && this.#sendHead === null) {
+      buf.bytes = new Uint8Array(16384);
+    }
     this.#spare = buf;
     this.#writing = false;
     this.#inflightControl = 0;
+    const settle = this.#inflightSettle;
+    if (settle.length > 0) {
+      const upTo = this.#inflightSettleUpTo;
+      for (let i = 0; i < settle.length; i++) {
+        const s = settle[i];
+        s.refBatches--;
+        if (upTo[i] > s.releasedTotal) s.releasedTotal = upTo[i];
+        s.settleWaiters();
+      }
+      settle.length = 0;
+      upTo.length = 0;
+    }
     this.#flush();
   };
 

@@ -56,6 +56,17 @@ export class H2Stream {
   queuedTotal = 0;
   /** Bytes ever framed. */
   framedTotal = 0;
+  /**
+   * Bytes the caller may reuse: framed by copying, or framed by reference (a vectored
+   * write) and written. Pending writes settle up to here.
+   */
+  releasedTotal = 0;
+  /** Write batches (queued or in flight) that still reference this stream's bytes. */
+  refBatches = 0;
+  /** The batch serial and index of this stream's entry in the connection's queued batch. */
+  refSerial = -1;
+  /** Index of that entry. */
+  refIndex = 0;
   /** Pending writes, in order. */
   waiters: Waiter[] = [];
   /** `end()` was called: END_STREAM goes out after the queued bytes. */
@@ -277,12 +288,12 @@ export class H2Stream {
   // ---------------------------------------------------------------- outbound
 
   /**
-   * Settles the writes whose bytes are all framed.
+   * Settles the writes whose bytes are all released (framed, or written when referenced).
    */
   settleWaiters(): void {
     const w = this.waiters;
     let i = 0;
-    while (i < w.length && w[i].upTo <= this.framedTotal) w[i++].resolve();
+    while (i < w.length && w[i].upTo <= this.releasedTotal) w[i++].resolve();
     if (i === w.length) this.waiters = [];
     else if (i > 0) this.waiters = w.slice(i);
   }
@@ -309,7 +320,7 @@ export class H2Stream {
    */
   waitFramed(): Promise<void> {
     const upTo = this.queuedTotal;
-    if (this.framedTotal >= upTo && this.outBytes === 0) return RESOLVED;
+    if (this.releasedTotal >= upTo && this.outBytes === 0) return RESOLVED;
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({ upTo, resolve, reject });
     });
