@@ -72,8 +72,9 @@ export function reasonPhrase(status: number): string {
  * Writes the header fields of `headers` as field lines (each ending in CRLF), skipping the
  * names in `skip`. `set-cookie` fields stay separate lines.
  */
-function fieldLines(headers: Headers, skip?: Set<string>): string {
+function fieldLines(headers: Headers | null, skip?: Set<string>): string {
   let out = "";
+  if (headers === null) return out;
   for (const [name, value] of headers) {
     if (skip?.has(name)) continue;
     out += name + ": " + value + "\r\n";
@@ -87,7 +88,7 @@ function fieldLines(headers: Headers, skip?: Set<string>): string {
  *
  * @param status The status code.
  * @param statusText The reason phrase; the standard one when empty.
- * @param headers The header fields.
+ * @param headers The header fields (`null` when `extra` has them all).
  * @param extra Field lines to add (e.g. framing fields), each ending in CRLF.
  * @param skip Field names of `headers` to leave out.
  * @returns The head, ready for {@linkcode encodeLatin1}.
@@ -104,7 +105,7 @@ function fieldLines(headers: Headers, skip?: Set<string>): string {
 export function responseHead(
   status: number,
   statusText: string,
-  headers: Headers,
+  headers: Headers | null,
   extra = "",
   skip?: Set<string>,
 ): string {

@@ -12,8 +12,6 @@ import type { UpgradedConn } from "./_upgrade.ts";
 
 const CONTINUE = encodeLatin1("HTTP/1.1 100 Continue\r\n\r\n");
 
-const EMPTY_HEADERS = new Headers();
-
 /** Microtask turns a held response head waits for the first body bytes (see `respond`). */
 const HOLD_HEAD_TURNS = 4;
 
@@ -234,7 +232,7 @@ export class H1Stream implements Stream {
     if (!this.keepAlive) extra += "connection: close\r\n";
     else if (this.parsed.minor === 0) extra += "connection: keep-alive\r\n";
     this.#state = "body";
-    return responseHead(status, statusText, EMPTY_HEADERS, extra);
+    return responseHead(status, statusText, null, extra);
   }
 
   /**
