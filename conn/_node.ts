@@ -9,6 +9,16 @@ import { AcceptQueue } from "./_accept_queue.ts";
 /** Unread bytes above which the socket is paused until the reader catches up. */
 const PAUSE_AT = 1024 * 1024;
 
+/**
+ * Deno's node:net / node:tls run corked writes through a `writev` that costs far more than
+ * the bytes (88% of a TLS server's time at 1 MiB responses); there, `writev()` gathers the
+ * chunks into pooled buffers of up to this size and writes those instead.
+ */
+const DENO_GATHER = 1024 * 1024;
+const ON_DENO = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+const SCRATCH_KEPT = 8;
+const scratch: Uint8Array[] = [];
+
 /** How long an accepted TLS connection may take to finish its handshake. */
 const TLS_HANDSHAKE_TIMEOUT = 10_000;
 
@@ -152,6 +162,7 @@ export class NodeConn implements Conn {
     const last = chunks.length - 1;
     if (last < 0) return Promise.resolve();
     if (last === 0) return this.write(chunks[0]);
+    if (ON_DENO) return this.#gatherWrite(chunks);
     // Corked, the writes are buffered by reference and leave together (Writable#_writev:
     // one writev syscall); the last one's callback runs once all of them are flushed.
     return new Promise((resolve, reject) => {
@@ -169,6 +180,41 @@ export class NodeConn implements Conn {
       });
       socket.uncork();
     });
+  }
+
+  /** `writev()` on Deno: runs of chunks copied into pooled buffers, each one `write()`. */
+  #gatherWrite(chunks: readonly Uint8Array[]): Promise<void> {
+    const writes: Promise<void>[] = [];
+    let buf: Uint8Array | null = null;
+    let at = 0;
+    const flush = () => {
+      if (buf === null) return;
+      const full = buf;
+      buf = null;
+      const p = this.write(full.subarray(0, at));
+      writes.push(p);
+      p.then(() => {
+        if (scratch.length < SCRATCH_KEPT) scratch.push(full);
+      }, () => {});
+    };
+    for (const c of chunks) {
+      const n = c.byteLength;
+      if (n === 0) continue;
+      if (n >= DENO_GATHER) {
+        flush();
+        writes.push(this.write(c));
+        continue;
+      }
+      if (buf !== null && at + n > DENO_GATHER) flush();
+      if (buf === null) {
+        buf = scratch.pop() ?? new Uint8Array(DENO_GATHER);
+        at = 0;
+      }
+      buf.set(c, at);
+      at += n;
+    }
+    flush();
+    return Promise.all(writes).then(() => {});
   }
 
   closeWrite(): Promise<void> {
