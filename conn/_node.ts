@@ -49,6 +49,7 @@ export class NodeConn implements Conn {
   #paused = false;
   #pendingWrites: { resolve: () => void; reject: (e: Error) => void }[] = [];
   #closed = false;
+  #tail: Promise<void> | null = null;
   #corked = false;
   #uncork = (): void => {
     this.#corked = false;
@@ -129,6 +130,24 @@ export class NodeConn implements Conn {
   }
 
   write(data: Uint8Array): Promise<void> {
+    // Behind a gathered writev() still writing (Deno only), to keep the call order.
+    if (this.#tail !== null) return this.#queue(() => this.#write(data));
+    return this.#write(data);
+  }
+
+  /** Runs `task` after the queued ones (Deno's gathered `writev()` writes in steps). */
+  #queue(task: () => Promise<void>): Promise<void> {
+    const prev = this.#tail;
+    const p = prev !== null ? prev.then(task) : task();
+    const tail: Promise<void> = p.then(noop, noop);
+    this.#tail = tail;
+    tail.then(() => {
+      if (this.#tail === tail) this.#tail = null;
+    });
+    return p;
+  }
+
+  #write(data: Uint8Array): Promise<void> {
     if (this.#error) return Promise.reject(this.#error);
     if (this.#closed || this.socket.destroyed) {
       return Promise.reject(new Error("connection closed"));
@@ -163,7 +182,7 @@ export class NodeConn implements Conn {
     const last = chunks.length - 1;
     if (last < 0) return Promise.resolve();
     if (last === 0) return this.write(chunks[0]);
-    if (ON_DENO) return this.#gatherWrite(chunks);
+    if (ON_DENO) return this.#queue(() => this.#gatherWrite(chunks));
     // Corked, the writes are buffered by reference and leave together (Writable#_writev:
     // one writev syscall); the last one's callback runs once all of them are flushed.
     return new Promise((resolve, reject) => {
@@ -196,17 +215,17 @@ export class NodeConn implements Conn {
         const n = c.byteLength;
         if (n === 0) continue;
         if (at + n > DENO_GATHER) {
-          if (at > 0) await this.write(buf.subarray(0, at));
+          if (at > 0) await this.#write(buf.subarray(0, at));
           at = 0;
           if (n >= DENO_GATHER) {
-            await this.write(c);
+            await this.#write(c);
             continue;
           }
         }
         buf.set(c, at);
         at += n;
       }
-      if (at > 0) await this.write(buf.subarray(0, at));
+      if (at > 0) await this.#write(buf.subarray(0, at));
     } finally {
       if (scratch.length < SCRATCH_KEPT) scratch.push(buf);
     }
@@ -426,3 +445,5 @@ export async function nodeListenUnix(path: string): Promise<Listener> {
   });
   return listener;
 }
+
+function noop(): void {}
