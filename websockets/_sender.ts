@@ -4,13 +4,16 @@
  * control frames through between the fragments of a message.
  *
  * Every frame goes to the connection in one `write()` call (or two calls made back to
- * back, header then payload, for big unmasked payloads that are not worth copying), and
- * `Conn.write` keeps call order, so frames never interleave.
+ * back, header then payload, for big payloads: an unmasked one is written as it is, a
+ * masked one is masked into a reused buffer), and `Conn.write` keeps call order, so frames
+ * never interleave. A {@linkcode WriteBatcher} gathers the frames written in one turn of
+ * the event loop into one write.
  *
  * @module
  */
 
-import { mask, randomMaskKey } from "./_mask.ts";
+import { setImmediate } from "node:timers";
+import { mask, maskInto, randomMaskKey } from "./_mask.ts";
 import { Utf8Validator } from "./_utf8.ts";
 import type { Deflater } from "./_deflate.ts";
 
@@ -29,7 +32,10 @@ const EMPTY = new Uint8Array(0);
 const TEXT = 0x1;
 const BINARY = 0x2;
 
-/** Unmasked payloads from this size on are written after their header, not copied. */
+/**
+ * Payloads from this size on are written after their header rather than copied into one
+ * frame buffer: as they are when unmasked, masked into a reused buffer when masked.
+ */
 const ZERO_COPY_FROM = 64 * 1024;
 /** ASCII strings up to this length are framed with a plain loop. */
 const ASCII_TEXT_MAX = 256;
@@ -56,6 +62,44 @@ function allocFrame(n: number): Uint8Array {
   const out = slab.subarray(slabAt, slabAt + n);
   slabAt = (slabAt + n + 7) & ~7; // keep frames 8-byte aligned
   return out;
+}
+
+/** Buffers for big masked payloads, kept for reuse once their write is done. */
+const MASK_POOL_KEEP = 4;
+/** The largest buffer kept for reuse. */
+const MASK_POOL_BUFFER_MAX = 16 * 1024 * 1024;
+/** Buffers sizes are rounded up to a multiple of this. */
+const MASK_POOL_GRAIN = 64 * 1024;
+const maskPool: Uint8Array[] = [];
+
+/**
+ * A buffer of at least `n` bytes for a masked payload. Fresh large buffers are what makes
+ * masking big messages slow (each new page is a page fault: about 3 ms per MiB allocated
+ * and filled, against 0.15 ms to mask into a reused one), so they are reused.
+ */
+function takeMaskBuffer(n: number): Uint8Array {
+  let best = -1;
+  for (let i = 0; i < maskPool.length; i++) {
+    const len = maskPool[i].length;
+    if (len >= n && (best < 0 || len < maskPool[best].length)) best = i;
+  }
+  if (best >= 0) return maskPool.splice(best, 1)[0];
+  return new Uint8Array(Math.ceil(n / MASK_POOL_GRAIN) * MASK_POOL_GRAIN);
+}
+
+/** Gives a buffer back once the connection is done with it. */
+function giveMaskBuffer(buf: Uint8Array): void {
+  if (buf.length > MASK_POOL_BUFFER_MAX) return;
+  if (maskPool.length < MASK_POOL_KEEP) {
+    maskPool.push(buf);
+    return;
+  }
+  // Full: keep the bigger buffers.
+  let smallest = 0;
+  for (let i = 1; i < maskPool.length; i++) {
+    if (maskPool[i].length < maskPool[smallest].length) smallest = i;
+  }
+  if (maskPool[smallest].length < buf.length) maskPool[smallest] = buf;
 }
 
 /**
@@ -219,8 +263,11 @@ function asciiTextFrame(text: string, masked: boolean): Uint8Array | null {
   return buf;
 }
 
-/** A frame ready to write: one buffer, or a header and a payload to write back to back. */
-type Encoded = Uint8Array | [Uint8Array, Uint8Array];
+/**
+ * A frame ready to write: one buffer, or a header and a payload to write back to back (and
+ * the pooled buffer that holds the payload, to give back once it is written).
+ */
+type Encoded = Uint8Array | [Uint8Array, Uint8Array, Uint8Array?];
 
 /** A message given in fragments. */
 export type FragmentSource =
@@ -235,6 +282,12 @@ export interface SenderOptions {
   deflater?: Deflater | null;
   /** Messages shorter than this many bytes go uncompressed (default 1024). */
   threshold?: number;
+  /**
+   * Whether a buffer may be reused once `write` has resolved, as the `Conn` contract says
+   * (default `false`: only for connections known to copy or be done with the bytes by then).
+   * With it, big masked payloads are masked into pooled buffers instead of fresh ones.
+   */
+  reuseBuffers?: boolean;
 }
 
 const noop = () => {};
@@ -251,6 +304,7 @@ export class Sender {
   #deflater: Deflater | null;
   #threshold: number;
   #closedError: () => Error;
+  #reuse: boolean;
   /** Settles once the last queued data message has been handed to `write`. */
   #tail: Promise<void> | null = null;
   #closed = false;
@@ -272,6 +326,7 @@ export class Sender {
     this.#deflater = options.deflater ?? null;
     this.#threshold = options.threshold ?? 1024;
     this.#closedError = closedError;
+    this.#reuse = options.reuseBuffers ?? false;
   }
 
   /** Bytes of data messages waiting for an earlier message or their compressor. */
@@ -366,12 +421,23 @@ export class Sender {
   #writeEncoded(f: Encoded): Promise<void> {
     if (f instanceof Uint8Array) return this.#write(f);
     this.#write(f[0]).catch(noop); // a failure shows in the payload's write too
-    return this.#write(f[1]);
+    const written = this.#write(f[1]);
+    const pooled = f[2];
+    // Back to the pool once written; after a failed write the connection may still hold it.
+    if (pooled !== undefined) written.then(() => giveMaskBuffer(pooled), noop);
+    return written;
   }
 
   #plain(opcode: number, bytes: Uint8Array, fin: boolean, rsv1: boolean): Encoded {
-    if (!this.#mask && bytes.length >= ZERO_COPY_FROM) {
-      return [frameHeader(opcode, bytes.length, { fin, rsv1 }), bytes];
+    const n = bytes.length;
+    if (n >= ZERO_COPY_FROM) {
+      if (!this.#mask) return [frameHeader(opcode, n, { fin, rsv1 }), bytes];
+      if (this.#reuse) {
+        const header = frameHeader(opcode, n, { fin, rsv1, mask: true });
+        const buf = takeMaskBuffer(n);
+        maskInto(bytes, buf, header, header.length - 4);
+        return [header, buf.subarray(0, n), buf];
+      }
     }
     return frame(opcode, bytes, { fin, rsv1, mask: this.#mask });
   }
@@ -380,7 +446,9 @@ export class Sender {
     const deflater = this.#deflater;
     const text = typeof data === "string";
     if (deflater === null || data.length * (text ? 3 : 1) < this.#threshold) {
-      return text ? textFrame(data, this.#mask) : this.#plain(BINARY, data, true, false);
+      if (!text) return this.#plain(BINARY, data, true, false);
+      if (data.length <= DIRECT_TEXT_MAX) return textFrame(data, this.#mask);
+      return this.#plain(TEXT, encoder.encode(data), true, false);
     }
     const bytes = text ? encoder.encode(data) : data;
     const opcode = text ? TEXT : BINARY;
@@ -458,6 +526,11 @@ export class Sender {
 const JOIN_BELOW = 16 * 1024;
 /** The most bytes joined into one write. */
 const JOIN_MAX = 64 * 1024;
+/**
+ * The byte cap on holding writes back for the end of the turn: once this much is queued and
+ * nothing is in flight, it goes out at once.
+ */
+const BATCH_MAX = 64 * 1024;
 
 interface Deferred {
   promise: Promise<void>;
@@ -477,10 +550,13 @@ function deferred(): Deferred {
 }
 
 /**
- * Passes writes on in call order, one batch at a time: writes made while an earlier batch
- * is in flight wait and then go out together, small ones joined into one buffer. Frames
- * sent back to back thus cost one `Conn.write` (one syscall) and one promise per batch
- * instead of one each; a lone write goes out at once.
+ * Passes writes on in call order, in batches, small ones joined into one buffer. A write
+ * with nothing before it goes out at once; the writes that follow it in the same turn of
+ * the event loop (the echoes of the messages of one read, say) wait for the end of that turn
+ * (`setImmediate`, which runs once the microtasks are done) or for `BATCH_MAX` bytes, and
+ * go out together. Writes made while a batch is in flight wait for it. So a burst of frames
+ * costs two `Conn.write`s (two syscalls) and two promises, not one each, and a lone frame
+ * waits for nothing.
  */
 export class WriteBatcher {
   #write: (data: Uint8Array) => Promise<void>;
@@ -489,10 +565,16 @@ export class WriteBatcher {
   #queued = 0;
   #inFlight = 0;
   #busy = false;
+  /** A batch went out in this turn of the event loop: later writes wait for its end. */
+  #holding = false;
   #since = 0;
   #done: Deferred | null = null;
   #current: Deferred | null = null;
   #failed: { error: unknown } | null = null;
+  #turnEnded = (): void => {
+    this.#holding = false;
+    if (!this.#busy) this.#next();
+  };
 
   /**
    * @param write The connection's write.
@@ -517,18 +599,15 @@ export class WriteBatcher {
    * Writes `data` after everything written before.
    *
    * @param data The bytes (not copied when written alone or when large).
-   * @returns Resolves once handed to the connection.
+   * @returns Resolves once handed to the connection. Writes batched together share one
+   * promise.
    */
   write(data: Uint8Array): Promise<void> {
     if (this.#failed !== null) return Promise.reject(this.#failed.error);
     this.#queue.push(data);
     this.#queued += data.length;
     const done = this.#done ??= deferred();
-    if (!this.#busy) {
-      this.#busy = true;
-      this.#since = Date.now();
-      this.#next();
-    }
+    if (!this.#busy && (!this.#holding || this.#queued >= BATCH_MAX)) this.#next();
     return done.promise;
   }
 
@@ -543,26 +622,31 @@ export class WriteBatcher {
     this.#queued = this.#inFlight = 0;
   }
 
+  /** Issues what is queued as one batch (the caller checked that nothing is in flight). */
   #next(): void {
-    if (this.#queue.length === 0 || this.#failed !== null) {
-      this.#busy = false;
-      return;
-    }
+    if (this.#queue.length === 0 || this.#failed !== null) return;
     const buffers = this.#queue;
     const done = this.#current = this.#done!;
     this.#queue = [];
     this.#done = null;
     this.#inFlight = this.#queued;
     this.#queued = 0;
+    this.#busy = true;
+    this.#since = Date.now();
+    if (!this.#holding) {
+      this.#holding = true;
+      setImmediate(this.#turnEnded);
+    }
     this.#issue(buffers).then(() => {
       if (this.#current !== done) return; // failed meanwhile
       this.#current = null;
       this.#inFlight = 0;
-      this.#since = Date.now();
+      this.#busy = false;
       done.resolve();
-      this.#next();
+      if (!this.#holding || this.#queued >= BATCH_MAX) this.#next();
     }, (err) => {
       if (this.#current !== done) return;
+      this.#busy = false;
       this.fail(this.#onError(err));
     });
   }
@@ -596,8 +680,18 @@ export class WriteBatcher {
   }
 }
 
+/** Joined writes are carved out of slabs of this size (never reused, like frames). */
+const JOIN_SLAB_SIZE = 256 * 1024;
+let joinSlab = new Uint8Array(JOIN_SLAB_SIZE);
+let joinAt = 0;
+
 function join(parts: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
+  if (joinAt + size > JOIN_SLAB_SIZE) {
+    joinSlab = new Uint8Array(JOIN_SLAB_SIZE);
+    joinAt = 0;
+  }
+  const out = joinSlab.subarray(joinAt, joinAt + size);
+  joinAt = (joinAt + size + 7) & ~7;
   let off = 0;
   for (const p of parts) {
     out.set(p, off);

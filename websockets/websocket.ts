@@ -6,6 +6,8 @@
  */
 
 import type { Conn } from "../conn/types.ts";
+import { DenoConn } from "../conn/_deno.ts";
+import { NodeConn } from "../conn/_node.ts";
 import {
   isValidCloseCode,
   WebSocketError,
@@ -166,6 +168,8 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
   #readIdle: number;
   #writeIdle: number;
   #sendHwm: number;
+  /** The last send promise given a rejection handler (batched sends share one). */
+  #lastSent: Promise<void> | null = null;
 
   #state = OPEN;
   #closeSent = false;
@@ -241,6 +245,9 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
         mask: !this.#server,
         deflater: this.#codec?.deflater ?? null,
         threshold: options.compressThreshold ?? 1024,
+        // Our adapters are done with a buffer once write() resolves (the Conn contract);
+        // a caller's stream pair may still hold it then.
+        reuseBuffers: conn instanceof DenoConn || conn instanceof NodeConn,
       },
       () => this.#sendError(),
     );
@@ -559,7 +566,10 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
   /** Resolves a send at once while little waits for the connection (`sendHighWaterMark`). */
   #paced(sent: Promise<void>): Promise<void> {
     if (this.#sendHwm === 0 || this.bufferedAmount > this.#sendHwm) return sent;
-    sent.catch(noop); // a failure fails the WebSocket, which later calls report
+    if (sent !== this.#lastSent) {
+      this.#lastSent = sent;
+      sent.catch(noop); // a failure fails the WebSocket, which later calls report
+    }
     return RESOLVED;
   }
 

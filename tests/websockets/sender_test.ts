@@ -1,6 +1,6 @@
 /** The frame encoder, masking, and the sender's ordering, compression and fragmenting. */
 import { assert, assertEquals, assertRejects } from "@std/assert";
-import { mask, randomMaskKey } from "../../websockets/_mask.ts";
+import { mask, maskInto, randomMaskKey } from "../../websockets/_mask.ts";
 import { frame, frameHeader, Sender, textFrame, WriteBatcher } from "../../websockets/_sender.ts";
 import type { Deflater } from "../../websockets/_deflate.ts";
 import { cat, hex, record, toHex, utf8 } from "./_helpers.ts";
@@ -261,12 +261,148 @@ Deno.test("a write batcher joins writes made while one is in flight", async () =
   assertEquals(b.pending, 20_003);
   pending.shift()!();
   await first;
+  await nextTurn();
   assertEquals(writes.map((w) => w.length), [1, 2, 20_000], "small ones joined, big one alone");
   assertEquals(toHex(writes[1]), "02 03");
   pending.shift()!();
   pending.shift()!();
   await Promise.all(rest);
   assertEquals(b.pending, 0);
+});
+
+/** Resolves once the current turn of the event loop is over (its microtasks run). */
+const nextTurn = () => new Promise<void>((r) => setTimeout(r, 0));
+
+Deno.test("a write batcher sends the writes of one turn after a lone first one together", async () => {
+  // Like Deno's writes to a socket: each resolves at once, so there is never one in flight.
+  const writes: Uint8Array[] = [];
+  const b = new WriteBatcher((d) => (writes.push(d.slice()), Promise.resolve()), (e) => e);
+  const sent: Promise<void>[] = [];
+  for (let i = 1; i <= 5; i++) {
+    sent.push(b.write(new Uint8Array([i])));
+    await Promise.resolve(); // microtasks between the writes, as an echo loop has
+    await Promise.resolve();
+  }
+  assertEquals(writes.map(toHex), ["01"], "the first goes out at once, the rest wait");
+  await Promise.all(sent);
+  assertEquals(writes.map(toHex), ["01", "02 03 04 05"]);
+  assert(sent[1] === sent[4], "writes batched together share one promise");
+  // The next turn starts afresh: a lone write goes out at once again.
+  await nextTurn();
+  b.write(hex("06"));
+  assertEquals(writes.length, 3);
+});
+
+Deno.test("a write batcher holds back no more than its byte cap for the end of the turn", async () => {
+  const writes: Uint8Array[] = [];
+  const b = new WriteBatcher((d) => (writes.push(d), Promise.resolve()), (e) => e);
+  b.write(hex("01"));
+  for (let i = 0; i < 80; i++) b.write(new Uint8Array(1000));
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+  assert(writes.length >= 2, "80,000 bytes queued go out before the turn ends");
+  await nextTurn();
+  assertEquals(writes.reduce((n, w) => n + w.length, 0), 80_001);
+  assert(writes.every((w) => w.length <= 64 * 1024), "joined writes stay under the cap");
+});
+
+Deno.test("messages sent in one turn arrive whole and in order, in fewer writes", async () => {
+  for (const masked of [false, true]) {
+    const c = capture();
+    const b = new WriteBatcher(c.write, (e) => e);
+    const s = new Sender((d) => b.write(d), { mask: masked, reuseBuffers: true }, closedError);
+    const sizes = [0, 1, 125, 126, 1000, 65535, 65536, 70_000, 3];
+    const msgs: (string | Uint8Array)[] = [];
+    const sent: Promise<void>[] = [];
+    for (const [i, n] of sizes.entries()) {
+      const m = i % 2
+        ? "é".repeat(n >> 1)
+        : Uint8Array.from({ length: n }, (_, j) => (i + j) & 255);
+      msgs.push(m);
+      sent.push(s.send(m));
+    }
+    await Promise.all(sent);
+    assert(c.writes.length < sizes.length, `${c.writes.length} writes for ${sizes.length} sends`);
+    const events = await record(c.writes, { role: masked ? "server" : "client" });
+    assertEquals(events, msgs.map((message) => ({ message })));
+  }
+});
+
+Deno.test("a failing write rejects every send queued with it and every later one", async () => {
+  let fail!: (e: Error) => void;
+  let calls = 0;
+  const b = new WriteBatcher(() => {
+    calls++;
+    return new Promise<void>((_, reject) => (fail = reject));
+  }, () => new Error("mapped"));
+  const s = new Sender((d) => b.write(d), { mask: true }, closedError);
+  const sent = ["a", "b", new Uint8Array(100_000), "c"].map((m) => s.send(m));
+  assertEquals(calls, 1, "the rest wait behind the write in flight");
+  fail(new Error("reset"));
+  for (const p of sent) await assertRejects(() => p, Error, "mapped");
+  await assertRejects(() => s.send("d"), Error, "mapped");
+  assertEquals(calls, 1);
+});
+
+Deno.test("a client masks a big payload into a reused buffer only once its write is done", async () => {
+  const handed: Uint8Array[] = [];
+  const resolvers: (() => void)[] = [];
+  const s = new Sender(
+    (d) => {
+      handed.push(d);
+      return new Promise<void>((r) => resolvers.push(r));
+    },
+    { mask: true, reuseBuffers: true },
+    closedError,
+  );
+  const one = new Uint8Array(200_000).fill(1);
+  const two = new Uint8Array(200_000).fill(2);
+  const a = s.send(one);
+  assertEquals(handed.length, 2, "header, then the masked payload");
+  const frameA = cat(handed[0], handed[1]);
+  const b = s.send(two); // the first payload's buffer is still the connection's
+  assertEquals(handed.length, 4);
+  assert(handed[3].buffer !== handed[1].buffer, "a buffer in flight is not reused");
+  const frameB = cat(handed[2], handed[3]);
+  for (const r of resolvers.splice(0)) r();
+  await Promise.all([a, b]);
+  assertEquals(one, new Uint8Array(200_000).fill(1), "the caller's bytes are not changed");
+  assertEquals(await record([frameA, frameB], { role: "server" }), [{ message: one }, {
+    message: two,
+  }]);
+  // Both buffers are back in the pool: the next payload is masked into one of them.
+  const c = s.send(new Uint8Array(150_000).fill(3));
+  assert(handed[5].buffer === handed[1].buffer || handed[5].buffer === handed[3].buffer);
+  const frameC = cat(handed[4], handed[5]);
+  for (const r of resolvers.splice(0)) r();
+  await c;
+  assertEquals(await record([frameC], { role: "server" }), [{
+    message: new Uint8Array(150_000).fill(3),
+  }]);
+  // Without reuseBuffers (a caller's connection that may keep the bytes), never reused.
+  const kept: Uint8Array[] = [];
+  const s2 = new Sender((d) => (kept.push(d), Promise.resolve()), { mask: true }, closedError);
+  await s2.send(one);
+  await s2.send(two);
+  assertEquals(new Set(kept.map((k) => k.buffer)).size, kept.length);
+});
+
+Deno.test("maskInto matches a byte-by-byte XOR at every alignment of source and target", () => {
+  const key = hex("00 37 fa 21 3d");
+  for (const n of [0, 1, 5, 127, 128, 129, 300, 1031]) {
+    for (let so = 0; so < 4; so++) {
+      for (let d = 0; d < 4; d++) {
+        const src = Uint8Array.from({ length: n + so }, (_, i) => (i * 13 + 5) & 255)
+          .subarray(so);
+        const before = src.slice();
+        const dst = new Uint8Array(n + d + 3).fill(0xee).subarray(d, d + n + 3);
+        maskInto(src, dst, key, 1);
+        const expected = src.map((b, i) => b ^ key[1 + (i & 3)]);
+        assertEquals(dst.subarray(0, n), expected, `length ${n}, offsets ${so}/${d}`);
+        assertEquals(toHex(dst.subarray(n)), "ee ee ee", "nothing written past the payload");
+        assertEquals(src, before);
+      }
+    }
+  }
 });
 
 Deno.test("a write batcher fails queued and later writes after a failed write", async () => {
