@@ -1,11 +1,13 @@
 /**
  * Send throughput of 1 MiB binary messages over one connection, our client next to Deno's
- * native `WebSocket`, into one fixed discarding server (bench/servers/ws_deno_sink.ts,
- * pinned to CPU 1; this process on CPU 0 when taskset is there). Each run sends COUNT
+ * native `WebSocket`, into one fixed discarding server pinned to CPU 1 (this process on CPU 0
+ * when taskset is there): `deno`, bench/servers/ws_deno_sink.ts (`Deno.upgradeWebSocket`,
+ * which unmasks and hands every message to JavaScript), or `raw`,
+ * bench/servers/ws_raw_sink.ts (skips the payloads unread, so the sender is what is measured). Each run sends COUNT
  * messages, then "done", and stops the clock at the server's "ok"; clients alternate, the
  * order flipping every round. Prints the median MB/s of each and the per-round ratios.
  *
- *   taskset -c 0 deno run -A bench/ws_send_throughput.ts [rounds=5] [count=300]
+ *   taskset -c 0 deno run -A bench/ws_send_throughput.ts [rounds=5] [count=300] [deno|raw]
  *
  * @module
  */
@@ -13,12 +15,13 @@ import { open } from "../websockets/mod.ts";
 
 const ROUNDS = Number(Deno.args[0] ?? 5);
 const COUNT = Number(Deno.args[1] ?? 300);
+const SINK = Deno.args[2] ?? "deno";
 const MiB = 1 << 20;
 const msg = new Uint8Array(MiB).fill(120);
 const bench = new URL(".", import.meta.url).pathname;
 
 const child = new Deno.Command("taskset", {
-  args: ["-c", "1", "deno", "run", "-A", `${bench}servers/ws_deno_sink.ts`],
+  args: ["-c", "1", "deno", "run", "-A", `${bench}servers/ws_${SINK}_sink.ts`],
   stdout: "piped",
 }).spawn();
 const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
@@ -74,6 +77,7 @@ try {
   await child.status;
 }
 const ratios = res.ours.map((x, i) => x / res.native[i]);
+console.log(`Sink: ${text.trim().replace(/^listening \d+ /, "")}.\n`);
 console.log(`| client | MB/s (median of ${ROUNDS}) |`);
 console.log(`| --- | ---: |`);
 console.log(`| our client (Deno) | ${Math.round(median(res.ours))} |`);
