@@ -288,6 +288,11 @@ export interface SenderOptions {
    * With it, big masked payloads are masked into pooled buffers instead of fresh ones.
    */
   reuseBuffers?: boolean;
+  /**
+   * Called once when compressing a message fails: the compressor's shared state is lost, so
+   * no later message can be sent and the connection must be failed (1011).
+   */
+  onCompressError?: (error: unknown) => void;
 }
 
 const noop = () => {};
@@ -305,6 +310,7 @@ export class Sender {
   #threshold: number;
   #closedError: () => Error;
   #reuse: boolean;
+  #onCompressError: (error: unknown) => void;
   /** Settles once the last queued data message has been handed to `write`. */
   #tail: Promise<void> | null = null;
   #closed = false;
@@ -327,6 +333,7 @@ export class Sender {
     this.#threshold = options.threshold ?? 1024;
     this.#closedError = closedError;
     this.#reuse = options.reuseBuffers ?? false;
+    this.#onCompressError = options.onCompressError ?? noop;
   }
 
   /** Bytes of data messages waiting for an earlier message or their compressor. */
@@ -334,7 +341,10 @@ export class Sender {
     return this.#buffered;
   }
 
-  /** Whether a fragmented message was cut off midway (the connection must be failed). */
+  /**
+   * Whether a fragmented message was cut off midway or a message could not be compressed
+   * (the connection must be failed).
+   */
   get broken(): boolean {
     return this.#broken;
   }
@@ -453,9 +463,26 @@ export class Sender {
     const bytes = text ? encoder.encode(data) : data;
     const opcode = text ? TEXT : BINARY;
     if (bytes.length < this.#threshold) return this.#plain(opcode, bytes, true, false);
-    const c = deflater.compress(bytes);
-    if (c instanceof Promise) return c.then((out) => this.#compressed(opcode, bytes, out));
+    let c: ReturnType<Deflater["compress"]>;
+    try {
+      c = deflater.compress(bytes);
+    } catch (error) {
+      return Promise.reject(this.#compressFailed(error));
+    }
+    if (c instanceof Promise) {
+      return c.then((out) => this.#compressed(opcode, bytes, out), (error) => {
+        throw this.#compressFailed(error);
+      });
+    }
     return this.#compressed(opcode, bytes, c);
+  }
+
+  #compressFailed(error: unknown): unknown {
+    if (!this.#broken) {
+      this.#broken = true;
+      this.#onCompressError(error);
+    }
+    return error;
   }
 
   #compressed(opcode: number, bytes: Uint8Array, out: Uint8Array | null): Encoded {
@@ -508,8 +535,13 @@ export class Sender {
     const op = first ? opcode : 0x0;
     const deflater = this.#deflater;
     if (deflater !== null) {
-      let out = deflater.compress(bytes);
-      if (out instanceof Promise) out = await out;
+      let out: ReturnType<Deflater["compress"]>;
+      try {
+        out = deflater.compress(bytes);
+        if (out instanceof Promise) out = await out;
+      } catch (error) {
+        throw this.#compressFailed(error);
+      }
       if (this.#closed) throw this.#closedError();
       if (out !== null) {
         // Each fragment ends in a sync flush; only the message's last drops the trailer.

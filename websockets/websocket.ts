@@ -248,6 +248,8 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
         // Our adapters are done with a buffer once write() resolves (the Conn contract);
         // a caller's stream pair may still hold it then.
         reuseBuffers: conn instanceof DenoConn || conn instanceof NodeConn,
+        onCompressError: () =>
+          this.#fail(new WebSocketError(1011, "a message could not be compressed")),
       },
       () => this.#sendError(),
     );

@@ -418,3 +418,30 @@ Deno.test("a write batcher fails queued and later writes after a failed write", 
   await assertRejects(() => second, Error, "mapped");
   await assertRejects(() => b.write(hex("03")), Error, "mapped");
 });
+
+for (const kind of ["throws", "rejects"] as const) {
+  Deno.test(`a compressor that ${kind} fails the message, marks the sender broken and reports it once`, async () => {
+    const c = capture();
+    const boom = new Error("zlib state lost");
+    const deflater: Deflater = {
+      compress: () => {
+        if (kind === "throws") throw boom;
+        return Promise.reject(boom);
+      },
+      close() {},
+    };
+    const reported: unknown[] = [];
+    const s = new Sender(c.write, {
+      mask: false,
+      deflater,
+      threshold: 0,
+      onCompressError: (e) => reported.push(e),
+    }, closedError);
+    const error = await assertRejects(() => s.send("x".repeat(2000)));
+    assertEquals(error, boom);
+    assert(s.broken);
+    await assertRejects(() => s.sendFragments(["a".repeat(2000), "b"]));
+    assertEquals(reported, [boom]);
+    assertEquals(c.writes.length, 0);
+  });
+}
