@@ -3,7 +3,7 @@
 // a whole response head; views of a shared slab cost about 0.1 µs.
 
 /** The size of one slab; requests above a quarter of it get their own buffer. */
-const SLAB_SIZE = 64 * 1024;
+const SLAB_SIZE = 256 * 1024;
 const MAX_FROM_SLAB = SLAB_SIZE / 4;
 
 let slab = new Uint8Array(SLAB_SIZE);

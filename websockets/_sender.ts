@@ -15,6 +15,7 @@
 import { setImmediate } from "node:timers";
 import { mask, maskInto, randomMaskKey } from "./_mask.ts";
 import { Utf8Validator } from "./_utf8.ts";
+import { allocBytes } from "../conn/_slab.ts";
 import type { Deflater } from "./_deflate.ts";
 
 /** Options of {@linkcode frame}. */
@@ -41,28 +42,6 @@ const ZERO_COPY_FROM = 64 * 1024;
 const ASCII_TEXT_MAX = 256;
 /** Strings up to this many UTF-16 units are encoded straight into the frame buffer. */
 const DIRECT_TEXT_MAX = 8192;
-
-/** Frames up to this size are carved out of a shared slab rather than allocated alone. */
-const SLAB_FRAME_MAX = 2048;
-const SLAB_SIZE = 64 * 1024;
-let slab = new Uint8Array(SLAB_SIZE);
-let slabAt = 0;
-
-/**
- * `n` bytes for a frame. Small ones are views into a slab that is filled once and never
- * reused (a new slab replaces a full one), so each costs a view, not a backing store of
- * its own: allocating many small ArrayBuffers is what makes small messages expensive.
- */
-function allocFrame(n: number): Uint8Array {
-  if (n > SLAB_FRAME_MAX) return new Uint8Array(n);
-  if (slabAt + n > SLAB_SIZE) {
-    slab = new Uint8Array(SLAB_SIZE);
-    slabAt = 0;
-  }
-  const out = slab.subarray(slabAt, slabAt + n);
-  slabAt = (slabAt + n + 7) & ~7; // keep frames 8-byte aligned
-  return out;
-}
 
 /** Buffers for big masked payloads, kept for reuse once their write is done. */
 const MASK_POOL_KEEP = 4;
@@ -172,7 +151,7 @@ function firstByte(opcode: number, fin: boolean, rsv1: boolean): number {
 export function frame(opcode: number, payload: Uint8Array, options: FrameOptions = {}): Uint8Array {
   const len = payload.length;
   const masked = options.mask ?? false;
-  const buf = allocFrame(headerLength(len, masked) + len);
+  const buf = allocBytes(headerLength(len, masked) + len);
   const h = writeHeader(
     buf,
     0,
@@ -199,7 +178,7 @@ export function frameHeader(
   options: FrameOptions = {},
 ): Uint8Array {
   const masked = options.mask ?? false;
-  const buf = allocFrame(headerLength(length, masked));
+  const buf = allocBytes(headerLength(length, masked));
   writeHeader(
     buf,
     0,
@@ -227,7 +206,7 @@ export function textFrame(text: string, masked: boolean): Uint8Array {
   if (n > DIRECT_TEXT_MAX) return frame(TEXT, encoder.encode(text), { mask: masked });
   // Room for the longest header a payload of up to 3n bytes needs, then the payload.
   const room = (n * 3 < 126 ? 2 : 4) + (masked ? 4 : 0);
-  const buf = allocFrame(room + n * 3);
+  const buf = allocBytes(room + n * 3);
   const written = n === 0 ? 0 : encoder.encodeInto(text, buf.subarray(room)).written;
   const h = headerLength(written, masked);
   const start = room - h;
@@ -244,7 +223,7 @@ export function textFrame(text: string, masked: boolean): Uint8Array {
 function asciiTextFrame(text: string, masked: boolean): Uint8Array | null {
   const n = text.length;
   for (let i = 0; i < n; i++) if (text.charCodeAt(i) >= 0x80) return null;
-  const buf = allocFrame(headerLength(n, masked) + n);
+  const buf = allocBytes(headerLength(n, masked) + n);
   const h = writeHeader(buf, 0, 0x80 | TEXT, n, masked);
   if (masked) {
     const k0 = buf[h - 4], k1 = buf[h - 3], k2 = buf[h - 2], k3 = buf[h - 1];
@@ -712,18 +691,8 @@ export class WriteBatcher {
   }
 }
 
-/** Joined writes are carved out of slabs of this size (never reused, like frames). */
-const JOIN_SLAB_SIZE = 256 * 1024;
-let joinSlab = new Uint8Array(JOIN_SLAB_SIZE);
-let joinAt = 0;
-
 function join(parts: Uint8Array[], size: number): Uint8Array {
-  if (joinAt + size > JOIN_SLAB_SIZE) {
-    joinSlab = new Uint8Array(JOIN_SLAB_SIZE);
-    joinAt = 0;
-  }
-  const out = joinSlab.subarray(joinAt, joinAt + size);
-  joinAt = (joinAt + size + 7) & ~7;
+  const out = allocBytes(size);
   let off = 0;
   for (const p of parts) {
     out.set(p, off);
