@@ -324,7 +324,7 @@ try {
     "",
     `req/s and CPU/req: medians of ${REPEATS} runs of \`wrk -t1 -c<conns> -d${DURATION}s\` per server and route ` +
     `(after ${WARMUP} s of warm-up per route), all servers measured round-robin in one run; ` +
-    `each runtime's two servers run back to back (their order alternating), and the ratios are the ` +
+    `each runtime's servers run back to back (their order alternating), and the ratios are the ` +
     `medians of those side-by-side ratios. ` +
     (pin
       ? `Servers pinned to CPU ${SERVER_CPU}, wrk to CPU ${WRK_CPU} (taskset); ${cores} cores.`
