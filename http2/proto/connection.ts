@@ -1462,6 +1462,8 @@ export abstract class Http2Connection {
     try {
       this.conn.close();
     } catch { /* already closed */ }
+    for (const s of this.#inflightSettle) s.transportGone();
+    for (const s of this.#settle) s.transportGone();
     this.onTransportClosed();
     this.#resolveFinished();
   }

@@ -12,7 +12,7 @@ import { Http2ClientConnection } from "../../http2/client_connection.ts";
 import { serveHttp2 } from "../../http2/server_connection.ts";
 import { HTTP2Settings } from "../../http2/settings.ts";
 import type { Stream } from "../../server/stream.ts";
-import { data, F, headers, RawPeer, req, T } from "./_frames.ts";
+import { data, F, headers, RawPeer, req, rst, T } from "./_frames.ts";
 import { testHandler } from "./_server.ts";
 
 /** A memory conn with a `writev()` that records its chunks and can be held back. */
@@ -144,4 +144,62 @@ Deno.test("vectored: small responses are copied and keep END_STREAM on their DAT
   assertEquals(conn.calls.length, 0, "no payload was referenced, so no writev()");
   peer.close();
   await h2.closed;
+});
+
+Deno.test("vectored: a stream reset mid-write settles its write only once the referenced bytes are written", async () => {
+  const [a, b] = memoryPair();
+  const conn = new VectoredConn(b);
+  let release!: () => void;
+  let released = false;
+  let settled: string | null = null;
+  let writing!: Promise<void>;
+  const started = Promise.withResolvers<void>();
+  const s = serveHttp2(conn, async (stream: Stream) => {
+    await stream.respond(200);
+    conn.hold = new Promise<void>((r) => (release = r));
+    writing = stream.write(pattern(60 * 1024, 2)).then(
+      () => void (settled = "resolved"),
+      () => void (settled = released ? "rejected after the write" : "rejected early"),
+    );
+    started.resolve();
+    await writing;
+  }, { settings: new HTTP2Settings() });
+  const peer = new RawPeer(a);
+  await peer.handshake();
+  await peer.send(headers(1, req("GET", "/"), { endStream: true }));
+  await started.promise;
+  await new Promise((r) => setTimeout(r, 20));
+  assert(conn.calls.length > 0, "the payload is in the transport");
+  await peer.send(rst(1, 0x8 /* CANCEL */));
+  await new Promise((r) => setTimeout(r, 50));
+  assertEquals(settled, null, "settled while the transport still held the caller's bytes");
+  released = true;
+  release();
+  await writing;
+  // Its bytes all reached the transport before the reset took effect: handed over, it resolves.
+  assertEquals(settled, "resolved");
+  peer.close();
+  await s.closed;
+});
+
+Deno.test("vectored: a write whose bytes are stuck in the transport fails when the connection is force-closed", async () => {
+  const [a, b] = memoryPair();
+  const conn = new VectoredConn(b);
+  conn.hold = new Promise<void>(() => {}); // the transport never finishes
+  const outcome = Promise.withResolvers<string>();
+  const s = serveHttp2(conn, async (stream: Stream) => {
+    await stream.respond(200);
+    await stream.write(pattern(60 * 1024, 3)).then(
+      () => outcome.resolve("resolved"),
+      () => outcome.resolve("rejected"),
+    );
+  }, { settings: new HTTP2Settings() });
+  const peer = new RawPeer(a);
+  await peer.handshake();
+  await peer.send(headers(1, req("GET", "/"), { endStream: true }));
+  while (conn.calls.length === 0) await new Promise((r) => setTimeout(r, 5));
+  s.forceClose();
+  assertEquals(await outcome.promise, "rejected");
+  peer.close();
+  await s.closed;
 });

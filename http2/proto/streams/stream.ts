@@ -69,6 +69,11 @@ export class H2Stream {
   refIndex = 0;
   /** Pending writes, in order. */
   waiters: Waiter[] = [];
+  /**
+   * Why the pending writes fail, held while write batches still reference this stream's
+   * bytes: a caller must not reuse a buffer the transport is still sending from.
+   */
+  #heldFailure: { err: unknown } | null = null;
   /** `end()` was called: END_STREAM goes out after the queued bytes. */
   endQueued = false;
   /** Trailers to send (as HEADERS with END_STREAM) after the queued bytes. */
@@ -296,10 +301,17 @@ export class H2Stream {
     while (i < w.length && w[i].upTo <= this.releasedTotal) w[i++].resolve();
     if (i === w.length) this.waiters = [];
     else if (i > 0) this.waiters = w.slice(i);
+    if (this.#heldFailure !== null && this.refBatches === 0) {
+      const { err } = this.#heldFailure;
+      this.#heldFailure = null;
+      this.#rejectWaiters(err);
+    }
   }
 
   /**
-   * Fails the pending writes and drops the unframed bytes.
+   * Fails the pending writes and drops the unframed bytes. While write batches still
+   * reference this stream's bytes, the writes fail once those are written (see
+   * {@linkcode H2Stream.settleWaiters}, and {@linkcode H2Stream.transportGone}).
    *
    * @param err Why.
    */
@@ -308,6 +320,21 @@ export class H2Stream {
     this.outBytes = 0;
     this.outOffset = 0;
     this.outTrailers = null;
+    if (this.refBatches > 0) {
+      this.#heldFailure ??= { err };
+      return;
+    }
+    this.#heldFailure = null;
+    this.#rejectWaiters(err);
+  }
+
+  /** The transport is closed: no batch will be written, so held failures go out now. */
+  transportGone(): void {
+    this.refBatches = 0;
+    this.settleWaiters();
+  }
+
+  #rejectWaiters(err: unknown): void {
     const w = this.waiters;
     this.waiters = [];
     for (const waiter of w) waiter.reject(err);
