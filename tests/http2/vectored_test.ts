@@ -153,7 +153,8 @@ Deno.test("vectored: a stream reset mid-write settles its write only once the re
   let released = false;
   let settled: string | null = null;
   let writing!: Promise<void>;
-  const started = Promise.withResolvers<void>();
+  let markStarted!: () => void;
+  const started = new Promise<void>((r) => (markStarted = r));
   const s = serveHttp2(conn, async (stream: Stream) => {
     await stream.respond(200);
     conn.hold = new Promise<void>((r) => (release = r));
@@ -161,13 +162,13 @@ Deno.test("vectored: a stream reset mid-write settles its write only once the re
       () => void (settled = "resolved"),
       () => void (settled = released ? "rejected after the write" : "rejected early"),
     );
-    started.resolve();
+    markStarted();
     await writing;
   }, { settings: new HTTP2Settings() });
   const peer = new RawPeer(a);
   await peer.handshake();
   await peer.send(headers(1, req("GET", "/"), { endStream: true }));
-  await started.promise;
+  await started;
   await new Promise((r) => setTimeout(r, 20));
   assert(conn.calls.length > 0, "the payload is in the transport");
   await peer.send(rst(1, 0x8 /* CANCEL */));
@@ -186,12 +187,13 @@ Deno.test("vectored: a write whose bytes are stuck in the transport fails when t
   const [a, b] = memoryPair();
   const conn = new VectoredConn(b);
   conn.hold = new Promise<void>(() => {}); // the transport never finishes
-  const outcome = Promise.withResolvers<string>();
+  let settle!: (how: string) => void;
+  const outcome = new Promise<string>((r) => (settle = r));
   const s = serveHttp2(conn, async (stream: Stream) => {
     await stream.respond(200);
     await stream.write(pattern(60 * 1024, 3)).then(
-      () => outcome.resolve("resolved"),
-      () => outcome.resolve("rejected"),
+      () => settle("resolved"),
+      () => settle("rejected"),
     );
   }, { settings: new HTTP2Settings() });
   const peer = new RawPeer(a);
@@ -199,7 +201,7 @@ Deno.test("vectored: a write whose bytes are stuck in the transport fails when t
   await peer.send(headers(1, req("GET", "/"), { endStream: true }));
   while (conn.calls.length === 0) await new Promise((r) => setTimeout(r, 5));
   s.forceClose();
-  assertEquals(await outcome.promise, "rejected");
+  assertEquals(await outcome, "rejected");
   peer.close();
   await s.closed;
 });
