@@ -355,11 +355,16 @@ Deno.test("small binary messages are copied out of the read buffer, large ones a
   const chunk = cat(
     rawFrame(0x82, new Uint8Array(100).fill(1)),
     rawFrame(0x82, new Uint8Array(20000).fill(2)),
+    rawFrame(0x82, new Uint8Array(5000).fill(3)),
+    rawFrame(0x82, new Uint8Array(100).fill(4)),
   );
   r.push(chunk);
-  assertEquals(got.map((m) => m.length), [100, 20000]);
+  assertEquals(got.map((m) => m.length), [100, 20000, 5000, 100]);
   assert(got[0].buffer !== chunk.buffer, "a small message owns its bytes");
-  assertEquals(got[0].byteLength, got[0].buffer.byteLength);
+  assert(got[0].buffer.byteLength <= 8192, "a tiny message keeps at most an 8 KiB pool alive");
+  assertEquals(got[2].byteLength, got[2].buffer.byteLength, "a 5000-byte one has its own buffer");
   assert(got[1].buffer === chunk.buffer, "a large message is a view of the chunk");
+  got[0].fill(9); // pooled neighbours do not overlap
+  assertEquals([got[3][0], got[3][99], got[2][0]], [4, 4, 3]);
   assertEquals(Object.getPrototypeOf(got[1]), Uint8Array.prototype);
 });
