@@ -148,16 +148,8 @@ export async function readHead(reader: BufferedReader): Promise<string | null> {
   return head === null ? null : str(head);
 }
 
-/** Joins byte arrays. */
-export function join(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}
+import { join } from "../_fixtures.ts";
+export { join };
 
 /** Our own server on loopback, counting the connections its requests came on. */
 export interface CountingServer extends AsyncDisposable {

@@ -1,24 +1,8 @@
 import { assertEquals, assertRejects } from "@std/assert";
-import type { Conn, ConnectOptions, Listener, ListenOptions } from "../../conn/types.ts";
-import { nodeConnect, nodeListen } from "../../conn/_node.ts";
-import { denoConnect, denoListen } from "../../conn/_deno.ts";
-import { HAS_DENO_SOCKETS } from "../../conn/_runtime.ts";
+import type { Conn } from "../../conn/types.ts";
+import { nodeListen } from "../../conn/_node.ts";
+import { adapters } from "./_adapters.ts";
 import { CA, CERT, KEY, text, utf8 } from "../_fixtures.ts";
-
-interface Adapter {
-  name: string;
-  connect(o: ConnectOptions): Promise<Conn>;
-  listen(o: ListenOptions): Promise<Listener>;
-}
-
-const adapters: Adapter[] = [{ name: "node:net", connect: nodeConnect, listen: nodeListen }];
-if (HAS_DENO_SOCKETS) {
-  adapters.push({
-    name: "Deno",
-    connect: denoConnect,
-    listen: (o) => Promise.resolve(denoListen(o)),
-  });
-}
 
 async function readAll(conn: Conn): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];

@@ -5,27 +5,10 @@
  */
 
 import { assert, assertEquals, assertRejects } from "@std/assert";
-import type { Conn, ConnectOptions, Listener, ListenOptions } from "../../conn/types.ts";
-import { nodeConnect, nodeListen } from "../../conn/_node.ts";
-import { denoConnect, denoListen } from "../../conn/_deno.ts";
+import type { Conn } from "../../conn/types.ts";
 import { memoryPair } from "../../conn/memory.ts";
-import { HAS_DENO_SOCKETS } from "../../conn/_runtime.ts";
-import { CA, CERT, KEY } from "../_fixtures.ts";
-
-interface Adapter {
-  name: string;
-  connect(o: ConnectOptions): Promise<Conn>;
-  listen(o: ListenOptions): Promise<Listener>;
-}
-
-const adapters: Adapter[] = [{ name: "node:net", connect: nodeConnect, listen: nodeListen }];
-if (HAS_DENO_SOCKETS) {
-  adapters.push({
-    name: "Deno",
-    connect: denoConnect,
-    listen: (o) => Promise.resolve(denoListen(o)),
-  });
-}
+import { adapters } from "./_adapters.ts";
+import { CA, CERT, join, KEY } from "../_fixtures.ts";
 
 /** Reads `n` bytes (no half-close: TLS through Deno's node:tls loses it on large transfers). */
 async function readN(conn: Conn, n: number): Promise<Uint8Array> {
@@ -47,16 +30,6 @@ function chunks(seed: number): Uint8Array[] {
   return sizes.map((n, k) => new Uint8Array(n).map((_, i) => (seed * 31 + k * 7 + i) % 251));
 }
 
-function joined(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}
-
 for (const { name, connect, listen } of adapters) {
   for (const secure of [false, true]) {
     const label = `${name}${secure ? " TLS" : ""}`;
@@ -72,7 +45,7 @@ for (const { name, connect, listen } of adapters) {
       const received = (async () => {
         const conn = (await listener.accept())!;
         await ready;
-        const got = await readN(conn, joined(expected).byteLength);
+        const got = await readN(conn, join(expected).byteLength);
         conn.close();
         return got;
       })();
@@ -100,7 +73,7 @@ for (const { name, connect, listen } of adapters) {
       start();
       await Promise.all(pending);
       const got = await received;
-      const want = joined(expected);
+      const want = join(expected);
       assertEquals(got.byteLength, want.byteLength);
       let firstDiff = -1;
       for (let i = 0; i < want.byteLength && firstDiff < 0; i++) {

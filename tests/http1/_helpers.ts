@@ -23,16 +23,8 @@ export function str(data: Uint8Array): string {
   return out;
 }
 
-/** Joins byte arrays. */
-export function join(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}
+import { join } from "../_fixtures.ts";
+export { join };
 
 /** A memory pair whose writes never wait, so a test can write everything before reading. */
 export function pair(): [Conn, Conn] {

@@ -10,6 +10,7 @@
 import { assertEquals } from "@std/assert";
 import { memoryPair, type MemoryPairOptions } from "../../conn/memory.ts";
 import type { Conn } from "../../conn/types.ts";
+import { join } from "../_fixtures.ts";
 import { HpackDecoder } from "../../http2/hpack/mod.ts";
 
 /** Frame types. */
@@ -73,13 +74,7 @@ function bytes(x: string | Uint8Array | number[]): Uint8Array {
  * @returns One array.
  */
 export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
+  return join(parts);
 }
 
 function u32(v: number): number[] {
