@@ -26,14 +26,3 @@ export function utf8(text: string): Uint8Array {
 export function text(bytes: Uint8Array): string {
   return new TextDecoder().decode(bytes);
 }
-
-/** Joins byte arrays. */
-export function join(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}

@@ -148,7 +148,7 @@ export async function readHead(reader: BufferedReader): Promise<string | null> {
   return head === null ? null : str(head);
 }
 
-import { join } from "../_fixtures.ts";
+import { join } from "../_bytes.ts";
 export { join };
 
 /** Our own server on loopback, counting the connections its requests came on. */

@@ -8,7 +8,8 @@ import { assert, assertEquals, assertRejects } from "@std/assert";
 import type { Conn } from "../../conn/types.ts";
 import { memoryPair } from "../../conn/memory.ts";
 import { adapters } from "./_adapters.ts";
-import { CA, CERT, join, KEY } from "../_fixtures.ts";
+import { CA, CERT, KEY } from "../_fixtures.ts";
+import { join } from "../_bytes.ts";
 
 /** Reads `n` bytes (no half-close: TLS through Deno's node:tls loses it on large transfers). */
 async function readN(conn: Conn, n: number): Promise<Uint8Array> {

@@ -23,7 +23,7 @@ export function str(data: Uint8Array): string {
   return out;
 }
 
-import { join } from "../_fixtures.ts";
+import { join } from "../_bytes.ts";
 export { join };
 
 /** A memory pair whose writes never wait, so a test can write everything before reading. */

@@ -10,7 +10,7 @@
 import { assertEquals } from "@std/assert";
 import { memoryPair, type MemoryPairOptions } from "../../conn/memory.ts";
 import type { Conn } from "../../conn/types.ts";
-import { join } from "../_fixtures.ts";
+import { join } from "../_bytes.ts";
 import { HpackDecoder } from "../../http2/hpack/mod.ts";
 
 /** Frame types. */
