@@ -146,24 +146,7 @@ export function summarize(profile: Profile, root: string): ProfileSummary {
   return { total, busy, self, inclusive, perFile, top };
 }
 
-/** How commands are pinned: `taskset` puts the server on the last CPU, the load on CPU 0. */
-export interface Pinning {
-  /** CPUs here. */
-  cores: number;
-  /** `cmd` prefixed with `taskset -c cpu` when pinning is possible, else `cmd` itself. */
-  pinned(cpu: string, cmd: string[]): string[];
-}
-
-/** Finds out whether commands can be pinned to CPUs here. */
-export async function pinning(): Promise<Pinning> {
-  const cores = navigator.hardwareConcurrency;
-  const pin = cores >= 2 &&
-    (await new Deno.Command("taskset", { args: ["-V"] }).output().then(
-      (o) => o.success,
-      () => false,
-    ));
-  return { cores, pinned: (cpu, cmd) => (pin ? ["taskset", "-c", cpu, ...cmd] : cmd) };
-}
+export { type Pinning, pinning } from "./_measure.ts";
 
 /** Starts a server command in `root` with its stdout piped (for {@linkcode waitForListening}). */
 export function spawnServer(root: string, cmd: string[]): Deno.ChildProcess {

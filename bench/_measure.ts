@@ -53,3 +53,32 @@ export function fmt(n: number): string {
 export function log(msg: string): void {
   console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
 }
+
+/** How commands are pinned: `taskset` puts the server on the last CPU, the load on CPU 0. */
+export interface Pinning {
+  /** CPUs here. */
+  cores: number;
+  /** Whether commands are pinned (`taskset` is there and there are two CPUs or more). */
+  pin: boolean;
+  /** `cmd` prefixed with `taskset -c cpu` when pinning is possible, else `cmd` itself. */
+  pinned(cpu: string, cmd: string[]): string[];
+}
+
+/** Finds out whether commands can be pinned to CPUs here. */
+export async function pinning(): Promise<Pinning> {
+  const cores = navigator.hardwareConcurrency;
+  const pin = cores >= 2 &&
+    (await new Deno.Command("taskset", { args: ["-V"] }).output().then(
+      (o) => o.success,
+      () => false,
+    ));
+  return { cores, pin, pinned: (cpu, cmd) => (pin ? ["taskset", "-c", cpu, ...cmd] : cmd) };
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}

@@ -23,7 +23,7 @@
  * @module
  */
 
-import { cpuTime, envNumber, fmt, log, median, output } from "./_measure.ts";
+import { cpuTime, envNumber, fmt, log, median, output, pinning } from "./_measure.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -83,16 +83,10 @@ const CONCURRENCY = (Deno.env.get("BENCH_CONCURRENCY") ?? "1,50").split(",").map
 const ROUTES = (Deno.env.get("BENCH_ROUTES") ?? "/,/64k").split(",");
 const ONLY = Deno.env.get("BENCH_CLIENTS")?.split(",");
 
-const cores = navigator.hardwareConcurrency;
-const hasTaskset = (await output(["taskset", "-V"])) !== "";
 /** CPU pinning: the server on the last core, the clients on core 0. */
-const pin = hasTaskset && cores >= 2;
+const { cores, pin, pinned } = await pinning();
 const SERVER_CPU = String(cores - 1);
 const CLIENT_CPU = "0";
-
-function pinned(cpu: string, cmd: string[]): string[] {
-  return pin ? ["taskset", "-c", cpu, ...cmd] : cmd;
-}
 
 /** A child process that prints lines; `line()` waits for the next one. */
 class Child {

@@ -19,7 +19,7 @@
  * @module
  */
 
-import { cpuTime, envNumber, fmt, log, median, output } from "./_measure.ts";
+import { cpuTime, envNumber, fmt, log, median, output, pinning } from "./_measure.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const BIN = `${ROOT}/bench/.deps/node_modules/.bin`;
@@ -125,16 +125,10 @@ const CONNS = (Deno.env.get("BENCH_CONNS") ?? "50").split(",").map(Number);
 const ROUTES = (Deno.env.get("BENCH_ROUTES") ?? "/,/64k").split(",");
 const ONLY = Deno.env.get("BENCH_SERVERS")?.split(",");
 
-const cores = navigator.hardwareConcurrency;
-const hasTaskset = (await output(["taskset", "-V"])) !== "";
 /** CPU pinning: servers on the last core, wrk on core 0, when there are two cores or more. */
-const pin = hasTaskset && cores >= 2;
+const { cores, pin, pinned } = await pinning();
 const SERVER_CPU = String(cores - 1);
 const WRK_CPU = "0";
-
-function pinned(cpu: string, cmd: string[]): string[] {
-  return pin ? ["taskset", "-c", cpu, ...cmd] : cmd;
-}
 
 interface Running {
   spec: ServerSpec;

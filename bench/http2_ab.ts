@@ -13,7 +13,7 @@
  * @module
  */
 
-import { cpuTime, fmt, log, median, output } from "./_measure.ts";
+import { cpuTime, fmt, freePort, log, median, output, pinning } from "./_measure.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const BASE = Deno.env.get("BENCH_BASE");
@@ -59,16 +59,7 @@ for (const mode of MODES) {
   });
 }
 
-const cores = navigator.hardwareConcurrency;
-const pin = (await output(["taskset", "-V"])) !== "" && cores >= 2;
-const pinned = (cpu: string, cmd: string[]) => pin ? ["taskset", "-c", cpu, ...cmd] : cmd;
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+const { cores, pinned } = await pinning();
 
 interface Running {
   spec: Spec;

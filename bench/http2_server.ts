@@ -15,7 +15,7 @@
  * @module
  */
 
-import { cpuTime, fmt, log, median, output } from "./_measure.ts";
+import { cpuTime, fmt, freePort, log, median, output, pinning } from "./_measure.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const FIX = `${ROOT}/tests/fixtures`;
@@ -94,18 +94,9 @@ const SCENARIOS: Scenario[] = [
   { name: "1 MiB", path: "/1m", args: ["-n", String(200 * SCALE), "-c", "2", "-m", "4"] },
 ];
 
-const cores = navigator.hardwareConcurrency;
-const pin = (await output(["taskset", "-V"])) !== "" && cores >= 2;
+const { cores, pin, pinned } = await pinning();
 const SERVER_CPU = String(cores - 1);
 const GEN_CPU = "0";
-const pinned = (cpu: string, cmd: string[]) => pin ? ["taskset", "-c", cpu, ...cmd] : cmd;
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 interface Running {
   spec: ServerSpec;
