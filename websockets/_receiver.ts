@@ -22,6 +22,7 @@
 
 import { isValidCloseCode, protocolError, WebSocketError } from "./errors.ts";
 import { mask } from "./_mask.ts";
+import { Slab } from "../conn/_slab.ts";
 import { Utf8Validator } from "./_utf8.ts";
 import { concat, type Inflater } from "./_deflate.ts";
 
@@ -66,13 +67,11 @@ const looseDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 /** Binary messages shorter than this are copied out of the connection's read buffer. */
 const COPY_BELOW = 16 * 1024;
 /**
- * Copies of messages below half this size share pools of this size, as Node's
- * `Buffer.from` does: a `new Uint8Array` costs 1-2 µs whatever its size, a pool view 0.1 µs,
- * and a message kept for long keeps at most its pool's 8 KiB alive.
+ * Copies of messages under 4 KiB share 8 KiB pools, as Node's `Buffer.from` does: a
+ * `new Uint8Array` costs 1-2 µs whatever its size, a pool view 0.1 µs, and a message kept
+ * for long keeps at most its pool's 8 KiB alive.
  */
-const POOL_SIZE = 8 * 1024;
-let pool = new Uint8Array(POOL_SIZE);
-let poolAt = 0;
+const POOL = new Slab(8 * 1024, 4 * 1024 - 1);
 
 /**
  * A binary message as handed to the application: a small one is copied (into a shared
@@ -81,19 +80,8 @@ let poolAt = 0;
  * connection reads Node `Buffer`s.
  */
 function ownBytes(data: Uint8Array): Uint8Array {
-  const n = data.length;
-  if (n < POOL_SIZE / 2) {
-    if (poolAt + n > POOL_SIZE) {
-      pool = new Uint8Array(POOL_SIZE);
-      poolAt = 0;
-    }
-    const copy = pool.subarray(poolAt, poolAt + n);
-    poolAt = (poolAt + n + 7) & ~7;
-    copy.set(data);
-    return copy;
-  }
-  if (n < COPY_BELOW) {
-    const copy = new Uint8Array(n);
+  if (data.length < COPY_BELOW) {
+    const copy = POOL.alloc(data.length);
     copy.set(data);
     return copy;
   }
