@@ -56,6 +56,19 @@ function raw(
   return { ws, peer: b, reader: new RawReader(b) };
 }
 
+/** A fragmented message's source: "a" and "b", then "c" once `release()` is called. */
+function gatedFragments(): { source: AsyncIterable<string>; release: () => void } {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  async function* slow() {
+    yield "a";
+    yield "b";
+    await gate;
+    yield "c";
+  }
+  return { source: slow(), release: () => release() };
+}
+
 async function closeCodeOf(p: Promise<unknown>): Promise<number> {
   const err = await assertRejects(() => p, WebSocketError);
   return err.code;
@@ -142,15 +155,8 @@ Deno.test("an iterable is sent as one message in fragments, received whole", asy
 
 Deno.test("a pong goes out between the fragments of a slow message", async () => {
   const { ws, peer, reader } = raw("server");
-  let release!: () => void;
-  const gate = new Promise<void>((r) => (release = r));
-  async function* slow() {
-    yield "a";
-    yield "b";
-    await gate;
-    yield "c";
-  }
-  const sending = ws.send(slow());
+  const { source, release } = gatedFragments();
+  const sending = ws.send(source);
   assertEquals((await reader.frame()).payload, utf8("a"));
   await peer.write(clientFrame(0x89, "p"));
   assertEquals(await reader.frame(), {
@@ -645,15 +651,8 @@ Deno.test("send resolves at once below sendHighWaterMark and waits for the conne
 
 Deno.test("a fragmented send cut off by the peer's close frame ends normally, not with 1011", async () => {
   const { ws, peer, reader } = raw("server");
-  let release!: () => void;
-  const gate = new Promise<void>((r) => (release = r));
-  async function* slow() {
-    yield "a";
-    yield "b";
-    await gate;
-    yield "c";
-  }
-  const sending = ws.send(slow());
+  const { source, release } = gatedFragments();
+  const sending = ws.send(source);
   assertEquals((await reader.frame()).payload, utf8("a"));
   await peer.write(clientFrame(0x88, hex("03 e8")));
   const echoed = await reader.frame();
