@@ -21,6 +21,7 @@ import {
   toHeaders,
 } from "../http1/parse.ts";
 import { encodeLatin1 } from "../http1/serialize.ts";
+import { eachHeader } from "../http1/_fields.ts";
 import type { ProtocolConnection, ProtocolRequest, ProtocolResponse } from "./_protocol.ts";
 import { ConnectionClosedError } from "./errors.ts";
 import { setRef } from "./_ref.ts";
@@ -232,17 +233,17 @@ export class H1ClientConnection implements ProtocolConnection {
       ? `${url.protocol}//${url.host}${url.pathname}${url.search}`
       : url.pathname + url.search;
     let text = `${method} ${target} HTTP/1.1\r\nhost: ${headers.get("host") ?? url.host}\r\n`;
-    let declared: string | null = null;
+    let declared = null as string | null; // (set in a callback, which narrowing does not see)
     let expectContinue = false;
     let keepAlive = true;
-    for (const [name, value] of headers) {
+    eachHeader(headers, (name, value) => {
       switch (name) {
         case "host":
         case "transfer-encoding":
-          continue;
+          return;
         case "content-length":
           declared = value;
-          continue;
+          return;
         case "expect":
           if (value.toLowerCase() === "100-continue") expectContinue = true;
           break;
@@ -251,7 +252,7 @@ export class H1ClientConnection implements ProtocolConnection {
           break;
       }
       text += name + ": " + value + "\r\n";
-    }
+    });
     if (this.#proxyAuthorization !== undefined && !headers.has("proxy-authorization")) {
       text += "proxy-authorization: " + this.#proxyAuthorization + "\r\n";
     }

@@ -1,5 +1,6 @@
 import { STATUS_TEXT } from "@std/http/status";
 import { allocBytes } from "../conn/_slab.ts";
+import { eachHeader } from "./_fields.ts";
 
 const encoder = new TextEncoder();
 const ASCII = /^[^\u0080-\uffff]*$/;
@@ -75,10 +76,9 @@ export function reasonPhrase(status: number): string {
 function fieldLines(headers: Headers | null, skip?: Set<string>): string {
   let out = "";
   if (headers === null) return out;
-  for (const [name, value] of headers) {
-    if (skip?.has(name)) continue;
-    out += name + ": " + value + "\r\n";
-  }
+  eachHeader(headers, (name, value) => {
+    if (!skip?.has(name)) out += name + ": " + value + "\r\n";
+  });
   return out;
 }
 

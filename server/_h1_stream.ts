@@ -4,7 +4,7 @@ import { BodyReader, bodyStream } from "../http1/body_reader.ts";
 import { encodeChunk, encodeLastChunk } from "../http1/chunked.ts";
 import { type ParsedRequest, toHeaders } from "../http1/parse.ts";
 import { encodeLatin1, encodeLatin1Into, responseHead } from "../http1/serialize.ts";
-import { fieldPairs } from "../http1/_fields.ts";
+import { eachField } from "../http1/_fields.ts";
 import { allocBytes } from "../conn/_slab.ts";
 import { httpDate } from "./_date.ts";
 import type { RequestHead, ServeInfo, Stream } from "./stream.ts";
@@ -188,16 +188,16 @@ export class H1Stream implements Stream {
     let connection: string | null = null;
     let length: string | null = null;
     let hasDate = false;
-    for (const [name, value] of fieldPairs(init)) {
+    eachField(init, (name, value) => {
       switch (name) {
         case "connection":
           connection = value;
-          continue;
+          return;
         case "transfer-encoding":
         case "keep-alive":
-          continue;
+          return;
         case "content-length":
-          if (bodyLength >= 0) continue;
+          if (bodyLength >= 0) return;
           length = value;
           break;
         case "date":
@@ -205,7 +205,7 @@ export class H1Stream implements Stream {
           break;
       }
       lines += name + ": " + value + "\r\n";
-    }
+    });
     if (bodyLength >= 0) {
       length = String(bodyLength);
       lines += "content-length: " + length + "\r\n";
@@ -292,20 +292,25 @@ export class H1Stream implements Stream {
    * Sends a whole response at once (one write, or head and body back to back when the body is
    * large): the fast path for bodies known up front. `body` sets the content-length.
    */
-  async respondWith(
+  respondWith(
     status: number,
     headers: Headers,
     body: Uint8Array | null,
     statusText?: string,
   ): Promise<void> {
     const bodyLength = body !== null && !noBodyStatus(status) ? body.byteLength : -1;
-    const text = this.#head(status, headers, body === null, statusText, bodyLength);
+    let text: string;
+    try {
+      text = this.#head(status, headers, body === null, statusText, bodyLength);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     this.#state = "done";
     if (body === null || body.byteLength === 0 || this.#framing === "none") {
       return this.#send(encodeLatin1(text));
     }
     this.#heldHead = text;
-    await this.#sendBody(body);
+    return this.#sendBody(body);
   }
 
   write(chunk: Uint8Array): Promise<void> {

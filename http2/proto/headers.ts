@@ -8,6 +8,8 @@
  * @module
  */
 
+import { eachHeader } from "../../http1/_fields.ts";
+
 /** Header fields that are connection-specific in HTTP/1.1 and forbidden in HTTP/2. */
 export const CONNECTION_SPECIFIC: ReadonlySet<string> = new Set([
   "connection",
@@ -253,12 +255,12 @@ export function appendFields(
 ): void {
   if (init === undefined || init === null) return;
   if (init instanceof Headers) {
-    for (const [name, value] of init) {
-      if (CONNECTION_SPECIFIC.has(name)) continue;
-      if (name === "te" && value.toLowerCase() !== "trailers") continue;
-      if (skipHost && name === "host") continue;
+    eachHeader(init, (name, value) => {
+      if (CONNECTION_SPECIFIC.has(name)) return;
+      if (name === "te" && value.toLowerCase() !== "trailers") return;
+      if (skipHost && name === "host") return;
       out.push([name, value]);
-    }
+    });
     return;
   }
   const entries: Iterable<readonly [string, string]> = Array.isArray(init) ||

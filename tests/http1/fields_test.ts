@@ -1,7 +1,11 @@
 import { assertEquals, assertThrows } from "@std/assert";
-import { fieldPairs } from "../../http1/_fields.ts";
+import { eachField } from "../../http1/_fields.ts";
 
-const pairs = (init?: HeadersInit) => [...fieldPairs(init)];
+const pairs = (init?: HeadersInit) => {
+  const out: [string, string][] = [];
+  eachField(init, (name, value) => out.push([name, value]));
+  return out;
+};
 
 Deno.test("a plain record's fields come out in order with lower-case names", () => {
   assertEquals(pairs({ "Content-Type": "text/plain", "X-B": "2", "x-a": "1" }), [
@@ -33,6 +37,16 @@ Deno.test("an invalid field name in a record is refused", () => {
 
 Deno.test("arrays and Headers go through Headers, which joins repeated names", () => {
   assertEquals(pairs([["A", "1"], ["a", "2"]]), [["a", "1, 2"]]);
-  const h = new Headers({ b: "2" });
-  assertEquals(fieldPairs(h), h);
+  assertEquals(pairs(new Headers([["b", "2"], ["A", "1"]])), [["a", "1"], ["b", "2"]]);
+});
+
+Deno.test("set-cookie fields of a Headers stay apart", () => {
+  const h = new Headers([["set-cookie", "a=1"], ["set-cookie", "b=2"]]);
+  assertEquals(pairs(h), [["set-cookie", "a=1"], ["set-cookie", "b=2"]]);
+});
+
+Deno.test("an invalid record is refused before any field is visited", () => {
+  const seen: string[] = [];
+  assertThrows(() => eachField({ a: "1", "bad name": "2" }, (name) => seen.push(name)), TypeError);
+  assertEquals(seen, []);
 });
