@@ -3,7 +3,6 @@ import { allocBytes } from "../conn/_slab.ts";
 import { eachHeader } from "./_fields.ts";
 
 const encoder = new TextEncoder();
-const ASCII = /^[^\u0080-\uffff]*$/;
 const REASON = /^[\t\x20-\x7e\x80-\xff]*$/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const TARGET = /^[\x21-\x7e]+$/;
@@ -26,29 +25,22 @@ const TARGET = /^[\x21-\x7e]+$/;
  */
 export function encodeLatin1(text: string): Uint8Array {
   const out = allocBytes(text.length);
-  if (ASCII.test(text)) {
-    encoder.encodeInto(text, out);
-    return out;
-  }
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    // Storing a larger code would keep its low byte: U+010D U+010A would become CR LF.
-    if (c > 0xff) throw new TypeError(`character U+${c.toString(16)} is not a byte`);
-    out[i] = c;
-  }
+  encodeLatin1Into(text, out);
   return out;
 }
 
 /** Writes `text` (no character above U+00FF) one byte a character at the start of `out`. */
 export function encodeLatin1Into(text: string, out: Uint8Array): void {
-  if (ASCII.test(text)) {
-    encoder.encodeInto(text, out);
-    return;
-  }
-  for (let i = 0; i < text.length; i++) {
+  const n = text.length;
+  const target = out.byteLength === n ? out : out.subarray(0, n);
+  // UTF-8 is latin1 for ASCII; any other character takes two bytes or more, so it does not
+  // fit in `n` bytes and the encoder stops before the end (no scan for ASCII first).
+  if (encoder.encodeInto(text, target).read === n) return;
+  for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
+    // Storing a larger code would keep its low byte: U+010D U+010A would become CR LF.
     if (c > 0xff) throw new TypeError(`character U+${c.toString(16)} is not a byte`);
-    out[i] = c;
+    target[i] = c;
   }
 }
 
