@@ -4,7 +4,11 @@
 // Every connection keeps `inflight` messages outstanding against an echo server: each echo
 // received sends the next message. Prints one JSON line per case: messages echoed per second
 // over the measured window (after `warmup` seconds), and the socket bytes read and written in
-// that window next to the payload bytes (for the compression ratio on the wire).
+// that window next to the payload bytes (for the compression ratio on the wire). With
+// WS_SERVER_PID set, also the server process's CPU time (user + system, /proc) per message
+// echoed in that window: unlike messages/s, it does not level off when this client is the
+// bottleneck.
+import { readFileSync } from "node:fs";
 import process from "node:process";
 import { performance } from "node:perf_hooks";
 import WebSocket from "./.deps/ws/node_modules/ws/index.js";
@@ -27,6 +31,16 @@ function open(compress) {
     ws.once("open", () => resolve(ws));
     ws.once("error", reject);
   });
+}
+
+const SERVER_PID = process.env.WS_SERVER_PID;
+const CLK_TCK = 100;
+/** The server's CPU time so far in microseconds (NaN without WS_SERVER_PID). */
+function serverCpu() {
+  if (!SERVER_PID) return NaN;
+  const stat = readFileSync(`/proc/${SERVER_PID}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -62,6 +76,7 @@ async function run(c) {
     payloadOut,
     read: sockets.reduce((s, ws) => s + ws._socket.bytesRead, 0),
     written: sockets.reduce((s, ws) => s + ws._socket.bytesWritten, 0),
+    cpu: serverCpu(),
   });
   await sleep(c.warmup * 1000);
   const a = snap();
@@ -74,6 +89,7 @@ async function run(c) {
   return {
     ...c,
     msgsPerSec: n / secs,
+    serverCpuPerMsg: (b.cpu - a.cpu) / n,
     bytesPerSec: (b.payloadIn - a.payloadIn) / secs,
     ratioIn: (b.read - a.read) / (b.payloadIn - a.payloadIn),
     ratioOut: (b.written - a.written) / (b.payloadOut - a.payloadOut),

@@ -40,6 +40,8 @@ interface Case {
 
 interface Sample extends Case {
   msgsPerSec: number;
+  /** The server's CPU time per message echoed, in microseconds. */
+  serverCpuPerMsg?: number;
   bytesPerSec: number;
   ratioIn?: number;
   extensions?: string;
@@ -197,23 +199,24 @@ async function stopServer(child: Deno.ChildProcess): Promise<void> {
   clearTimeout(t);
 }
 
-async function runClient(argv: string[]): Promise<Sample[]> {
+async function runClient(argv: string[], serverPid?: number): Promise<Sample[]> {
   const out = await new Deno.Command("taskset", {
     args: ["-c", "0", ...argv],
     stdout: "piped",
     stderr: "inherit",
+    env: serverPid ? { WS_SERVER_PID: String(serverPid) } : {},
   }).output();
   return new TextDecoder().decode(out.stdout).trim().split("\n").filter((l) => l.startsWith("{"))
     .map((l) => JSON.parse(l));
 }
 
-function loadCases(cases: Case[], port: number): Promise<Sample[]> {
+function loadCases(cases: Case[], port: number, serverPid: number): Promise<Sample[]> {
   return runClient([
     "node",
     `${bench}ws_load.mjs`,
     `ws://127.0.0.1:${port}/`,
     JSON.stringify(cases),
-  ]);
+  ], serverPid);
 }
 
 const c = (
@@ -360,7 +363,9 @@ async function main() {
         }
         for (const x of cases) {
           const order = round % 2 ? [...running].reverse() : running;
-          for (const srv of order) record(results, srv.name, await loadCases([x], srv.port));
+          for (const srv of order) {
+            record(results, srv.name, await loadCases([x], srv.port, srv.child.pid));
+          }
         }
         for (const srv of running) await stopServer(srv.child);
       }
@@ -433,6 +438,41 @@ async function main() {
           sizeName(x),
           `${x.conns}`,
           ...PAIRS.map(([a, b]) => rounds(plain, a, b, x)),
+        ]),
+      ),
+      "",
+    );
+    out.push(
+      "### Echo, server CPU time per message (µs, median of rounds); ratio theirs/ours (above 1: ours needs less)",
+      "",
+    );
+    const cpu = (s: Sample) => s.serverCpuPerMsg ?? NaN;
+    const fmtU = (x: number) => Number.isFinite(x) ? x.toFixed(1) : "n/a";
+    out.push(
+      table(
+        head,
+        PLAIN.filter((x) => x.size < MiB).map((x) => {
+          const r = [sizeName(x), `${x.conns}`];
+          for (const [a, b] of PAIRS) {
+            r.push(
+              fmtU(med(plain, a, x, cpu)),
+              fmtU(med(plain, b, x, cpu)),
+              fmtR(ratio(plain, b, a, x, cpu)),
+            );
+          }
+          return r;
+        }),
+      ),
+      "",
+    );
+    out.push("Per-round CPU ratios (theirs/ours, in run order):", "");
+    out.push(
+      table(
+        ["message", "conns", ...PAIRS.map(([a, b]) => `${b} / ${a}`)],
+        PLAIN.filter((x) => x.size < MiB).map((x) => [
+          sizeName(x),
+          `${x.conns}`,
+          ...PAIRS.map(([a, b]) => rounds(plain, b, a, x, cpu)),
         ]),
       ),
       "",
