@@ -12,6 +12,7 @@
  * Run it through `bench/run.sh` (which installs the npm tools and bundles our server for
  * Node first), or directly: `deno run -A bench/http1_server.ts`. Environment:
  * - `BENCH_DURATION` seconds per wrk run (default 4), `BENCH_WARMUP` seconds (default 2),
+ *   `BENCH_REWARM` seconds of unmeasured load right before each measured run (default 1),
  * - `BENCH_REPEATS` (default 5), `BENCH_CONNS` comma-separated connection counts (default
  *   `50`; `50,1` adds a one-connection run), `BENCH_SERVERS` comma-separated server names
  *   to run a subset (default all), `BENCH_ROUTES` (default `/,/64k`).
@@ -120,6 +121,13 @@ const SERVERS: ServerSpec[] = [
 
 const DURATION = envNumber("BENCH_DURATION", 4);
 const WARMUP = envNumber("BENCH_WARMUP", 2);
+/**
+ * Seconds of unmeasured load right before each measured run. A server that sat idle while
+ * the others were measured (half a minute and more) starts slower: ours on Deno used 29-48
+ * µs per request in the first 4 s after 30 s idle against 23-25 µs warm, Deno.serve (little
+ * JavaScript) hardly changes. This measures servers under steady load.
+ */
+const REWARM = envNumber("BENCH_REWARM", 1);
 const REPEATS = envNumber("BENCH_REPEATS", 5);
 const CONNS = (Deno.env.get("BENCH_CONNS") ?? "50").split(",").map(Number);
 const ROUTES = (Deno.env.get("BENCH_ROUTES") ?? "/,/64k").split(",");
@@ -250,6 +258,7 @@ try {
         const order = rep % 2 === 1 ? running : pairSwapped;
         for (const r of order) {
           const key = `${r.spec.name} ${route} ${conns}`;
+          if (REWARM > 0) await wrk(r.port, route, conns, REWARM);
           const res = await wrk(r.port, route, conns, DURATION, r.child.pid);
           samples.set(key, [...(samples.get(key) ?? []), res.rps]);
           cpuSamples.set(key, [...(cpuSamples.get(key) ?? []), res.cpuPerRequest]);
@@ -317,7 +326,8 @@ try {
     ...rows,
     "",
     `req/s and CPU/req: medians of ${REPEATS} runs of \`wrk -t1 -c<conns> -d${DURATION}s\` per server and route ` +
-    `(after ${WARMUP} s of warm-up per route), all servers measured round-robin in one run; ` +
+    `(after ${WARMUP} s of warm-up per route, and ${REWARM} s of unmeasured load right before each run), ` +
+    `all servers measured round-robin in one run; ` +
     `each runtime's servers run back to back (their order alternating), and the ratios are the ` +
     `medians of those side-by-side ratios. ` +
     (pin
