@@ -11,7 +11,7 @@ const PLAIN_VALUE = /^(?:[\x21-\x7e\x80-\xff](?:[\t\x20-\x7e\x80-\xff]*[\x21-\x7
 export type FieldVisitor = (name: string, value: string) => void;
 
 /**
- * Visits the fields of `init` in the order `Headers` gives them (sorted, repeated names
+ * Visits the fields of `headers` in the order `Headers` gives them (sorted, repeated names
  * joined, `set-cookie` kept apart), through `forEach`.
  */
 export function eachHeader(headers: Headers, visit: FieldVisitor): void {
