@@ -82,3 +82,27 @@ export function freePort(): number {
   l.close();
   return port;
 }
+
+/** What one h2load run reports: requests per second, requests done, and what went wrong. */
+export interface H2loadResult {
+  /** Requests per second (NaN when a request failed or errored). */
+  rps: number;
+  /** Requests that succeeded. */
+  done: number;
+  /** Failed or errored requests, or the start of the output when it has no result; "" if none. */
+  errors: string;
+}
+
+/** Reads h2load's summary out of its output. */
+export function h2loadResult(out: string): H2loadResult {
+  const m = out.match(
+    /requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored/,
+  );
+  const rps = Number(out.match(/finished in [\d.]+m?s, ([\d.]+) req\/s/)?.[1] ?? NaN);
+  const errors = !m
+    ? `no result: ${out.slice(0, 200)}`
+    : m[2] !== "0" || m[3] !== "0"
+    ? `${m[2]} failed, ${m[3]} errored`
+    : "";
+  return { rps: errors ? NaN : rps, done: Number(m?.[1] ?? NaN), errors };
+}

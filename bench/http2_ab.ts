@@ -13,7 +13,7 @@
  * @module
  */
 
-import { cpuTime, fmt, freePort, log, median, output, pinning } from "./_measure.ts";
+import { cpuTime, fmt, freePort, h2loadResult, log, median, output, pinning } from "./_measure.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const BASE = Deno.env.get("BENCH_BASE");
@@ -93,17 +93,8 @@ async function run(r: Running): Promise<{ rps: number; cpu: number; err: string 
   const c0 = await cpuTime(r.child.pid);
   const out = await output(pinned("0", ["h2load", ...ARGS, url(r, path)]));
   const c1 = await cpuTime(r.child.pid);
-  const m = out.match(
-    /requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored/,
-  );
-  const rps = Number(out.match(/finished in [\d.]+m?s, ([\d.]+) req\/s/)?.[1] ?? NaN);
-  const ok = Number(m?.[1] ?? NaN);
-  const err = !m
-    ? `no result: ${out.slice(0, 200)}`
-    : m[2] !== "0" || m[3] !== "0"
-    ? `${m[2]} failed, ${m[3]} errored`
-    : "";
-  return { rps: err ? NaN : rps, cpu: (c1 - c0) / ok, err };
+  const { rps, done, errors } = h2loadResult(out);
+  return { rps, cpu: (c1 - c0) / done, err: errors };
 }
 
 const chosen = specs.filter((s) => !ONLY || ONLY.includes(s.name));

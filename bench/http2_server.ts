@@ -15,7 +15,7 @@
  * @module
  */
 
-import { cpuTime, fmt, freePort, log, median, output, pinning } from "./_measure.ts";
+import { cpuTime, fmt, freePort, h2loadResult, log, median, output, pinning } from "./_measure.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const FIX = `${ROOT}/tests/fixtures`;
@@ -138,17 +138,8 @@ async function h2load(r: Running, s: Scenario): Promise<H2Result> {
   const cpu0 = await cpuTime(r.child.pid);
   const out = await output(pinned(GEN_CPU, ["h2load", ...s.args, url(r.spec, r.port, s.path)]));
   const cpu1 = await cpuTime(r.child.pid);
-  const m = out.match(
-    /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored/,
-  );
-  const rps = Number(out.match(/finished in [\d.]+m?s, ([\d.]+) req\/s/)?.[1] ?? NaN);
-  const done = Number(m?.[4] ?? NaN);
-  const errors = !m
-    ? `no result: ${out.slice(0, 200)}`
-    : m[5] !== "0" || m[6] !== "0"
-    ? `${m[5]} failed, ${m[6]} errored`
-    : "";
-  return { rps: errors ? NaN : rps, cpuPerRequest: (cpu1 - cpu0) / done, errors };
+  const { rps, done, errors } = h2loadResult(out);
+  return { rps, cpuPerRequest: (cpu1 - cpu0) / done, errors };
 }
 
 const started = new Date();
