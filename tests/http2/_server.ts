@@ -15,19 +15,21 @@ import {
 import { HTTP2Settings } from "../../http2/settings.ts";
 import { data, F, headers, rawPair, type RawPeer, req, T } from "./_frames.ts";
 
+/** Resolves once the exchange is cut off (its `info.signal` aborts). */
+export function untilAborted(stream: Stream): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const signal = stream.info.signal;
+    if (signal.aborted) resolve();
+    else signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+}
+
 /**
  * The default test handler: `/hold` keeps the stream open until it is aborted; anything
  * else reads the request body and answers 200 with `ok` and the body length.
  */
 export async function testHandler(stream: Stream): Promise<void> {
-  if (stream.request.target === "/hold") {
-    await new Promise<void>((resolve) => {
-      const signal = stream.info.signal;
-      if (signal.aborted) resolve();
-      else signal.addEventListener("abort", () => resolve(), { once: true });
-    });
-    return;
-  }
+  if (stream.request.target === "/hold") return await untilAborted(stream);
   let n = 0;
   for await (const chunk of stream.body) n += chunk.byteLength;
   await stream.respond(200, { "x-body-length": String(n) });

@@ -7,19 +7,13 @@
 import { assertEquals } from "@std/assert";
 import { listen } from "../../server/mod.ts";
 import type { Stream } from "../../server/stream.ts";
+import { untilAborted } from "./_server.ts";
 
 const CAN_SPAWN = typeof Deno.Command === "function" && typeof Deno.execPath === "function";
 
 /** `/hello` answers at once; `/hold` answers only once the test is over. */
 async function handler(stream: Stream): Promise<void> {
-  if (stream.request.target === "/hold") {
-    await new Promise<void>((resolve) => {
-      const signal = stream.info.signal;
-      if (signal.aborted) resolve();
-      else signal.addEventListener("abort", () => resolve(), { once: true });
-    });
-    return;
-  }
+  if (stream.request.target === "/hold") return await untilAborted(stream);
   await stream.respond(200, { "content-type": "text/plain" });
   await stream.write(new TextEncoder().encode("hello"));
   await stream.end();
