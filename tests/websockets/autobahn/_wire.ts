@@ -4,6 +4,8 @@
  * implementation under test sends, with its raw header bits, so the peer can judge them.
  */
 
+import { join } from "../../_bytes.ts";
+
 const encoder = new TextEncoder();
 
 /** Bytes of a string (UTF-8) or the bytes themselves. */
@@ -11,18 +13,7 @@ export function bytesOf(data: Uint8Array | string): Uint8Array {
   return typeof data === "string" ? encoder.encode(data) : data;
 }
 
-/** Concatenates byte arrays. */
-export function join(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+export { join }; // the tests' own (tests/_bytes.ts), for the peer's modules
 
 /** `payload` repeated (and cut) to `length` bytes, as the cases' `payload_len` asks. */
 export function repeatTo(payload: Uint8Array, length: number): Uint8Array {
