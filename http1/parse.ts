@@ -360,6 +360,7 @@ export function responseFraming(response: ParsedResponse, method: string): BodyF
  * Builds a `Headers` from alternating names and values.
  *
  * @param fields Names and values, alternating.
+ * @param headers Where to append them (default: a new `Headers`).
  * @returns The headers.
  *
  * @example
@@ -369,8 +370,7 @@ export function responseFraming(response: ParsedResponse, method: string): BodyF
  * console.log(toHeaders(["a", "1", "a", "2"]).get("a")); // "1, 2"
  * ```
  */
-export function toHeaders(fields: string[]): Headers {
-  const headers = new Headers();
+export function toHeaders(fields: readonly string[], headers: Headers = new Headers()): Headers {
   for (let i = 0; i < fields.length; i += 2) headers.append(fields[i], fields[i + 1]);
   return headers;
 }

@@ -165,6 +165,11 @@ class H2RequestHead implements RequestHead {
   get headers(): Headers {
     return this.#headers ??= toHeaders(this.#fields);
   }
+
+  /** Appends the header fields to `headers` (for a Request; see `toRequest`). */
+  appendTo(headers: Headers): void {
+    toHeaders(this.#fields, headers);
+  }
 }
 
 /** The connection information of a stream, with a signal made on first use. */
@@ -228,6 +233,11 @@ class ServerStream extends H2Stream implements Stream {
 
   get body(): ReadableStream<Uint8Array> {
     return this.inboundBody;
+  }
+
+  /** Appends the request header fields to `headers` (for a Request; see `toRequest`). */
+  appendHeadersTo(headers: Headers): void {
+    this.request.appendTo(headers);
   }
 
   get trailers(): Promise<Headers> {

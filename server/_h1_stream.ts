@@ -110,12 +110,9 @@ export class H1Stream implements Stream {
     return this.#trailers ??= Promise.resolve(new Headers());
   }
 
-  /** The request header fields as name/value pairs, for a Request's init. */
-  headerPairs(): [string, string][] {
-    const f = this.parsed.fields;
-    const out: [string, string][] = new Array(f.length >> 1);
-    for (let i = 0; i < f.length; i += 2) out[i >> 1] = [f[i], f[i + 1]];
-    return out;
+  /** Appends the request header fields to `headers` (for a Request; see `toRequest`). */
+  appendHeadersTo(headers: Headers): void {
+    toHeaders(this.parsed.fields, headers);
   }
 
   /** Whether the request has a body at all. */

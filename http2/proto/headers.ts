@@ -226,10 +226,13 @@ export function parseTrailers(list: [string, string][]): Headers | string {
  * Builds a `Headers` from validated fields. Fields are valid, so this does not throw.
  *
  * @param fields The fields.
+ * @param h Where to append them (default: a new `Headers`).
  * @returns The headers.
  */
-export function toHeaders(fields: [string, string][]): Headers {
-  const h = new Headers();
+export function toHeaders(
+  fields: readonly [string, string][],
+  h: Headers = new Headers(),
+): Headers {
   for (let i = 0; i < fields.length; i++) h.append(fields[i][0], fields[i][1]);
   return h;
 }
