@@ -1,6 +1,7 @@
-// Our HTTP/1.1 server on Node and Bun with a low-level `Stream` handler (`listen`): the same
-// shape of API as node:http's (req, res), so no Web `Request` or `Response` is built. Bundled
-// and run like ours_node.ts (see there): `node .../ours_stream_node.mjs [port]`.
+// Our HTTP/1.1 server with a low-level `Stream` handler (`listen`): the same shape of API as
+// node:http's (req, res), so no Web `Request` or `Response` is built. Deno runs it as it is
+// (`deno run -A bench/servers/ours_stream_node.ts [port]`); Node and Bun bundle and run it
+// like ours_node.ts (see there): `node .../ours_stream_node.mjs [port]`.
 import process from "node:process";
 import { listen } from "../../server/mod.ts";
 import { BODY_64K, HELLO, portArg, ready } from "./_routes.ts";
@@ -18,8 +19,10 @@ const server = await listen("127.0.0.1", portArg(process.argv.slice(2)), async (
   await stream.write(big ? BODY_64K : hello);
   await stream.end();
 });
-const bun = (globalThis as { Bun?: { version: string } }).Bun;
-ready(
-  bun ? `ours (Stream) bun ${bun.version}` : `ours (Stream) node ${process.version}`,
-  server.port,
-);
+const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
+const runtime = g.Bun
+  ? `bun ${g.Bun.version}`
+  : g.Deno
+  ? `deno ${g.Deno.version.deno}`
+  : `node ${process.version}`;
+ready(`ours (Stream) ${runtime}`, server.port);
