@@ -577,11 +577,15 @@ export abstract class Http2Connection {
       // No RST_STREAM may be sent on an idle stream: it becomes a connection error.
       throw connectionError(err.code, `${err.message} (idle stream ${id})`);
     }
+    const s = this.streams.get(id);
+    // A RST_STREAM is the last frame sent on a stream (RFC 9113 section 5.4.2): frames that
+    // arrive after ours are ignored (section 5.1), malformed ones (a WINDOW_UPDATE of 0, a
+    // bad PRIORITY) too, rather than answered with another RST_STREAM.
+    if (s === undefined && this.#closedKind(id) === ClosedKind.ResetLocal) return;
     this.countControlFrame();
     this.#out.rstStream(id, err.code);
     this.#lastDataEnd = -1;
     this.#scheduleFlush();
-    const s = this.streams.get(id);
     if (s !== undefined) this.#closeStream(s, ClosedKind.ResetLocal, err);
     else this.#remember(id, ClosedKind.ResetLocal);
   }

@@ -469,6 +469,29 @@ Deno.test("server ignores frames on a stream it reset", async () => {
   await finish(s);
 });
 
+// Found by fuzz_test.ts: each of these frames drew one more RST_STREAM on a stream already
+// reset, when RST_STREAM is the last frame sent on a stream (RFC 9113 section 5.4.2).
+Deno.test("server sends no second RST_STREAM for a malformed frame on a stream it reset", async () => {
+  const s = await startHandshaken();
+  await s.peer.send(
+    headers(1, req("POST", "/", [["content-length", "1"]])),
+    data(1, "ab"), // reset after it opened
+    headers(3, req("CONNECT", "/")), // refused before it opened
+  );
+  await s.peer.expectRst(1, E.PROTOCOL_ERROR);
+  await s.peer.expectRst(3, E.PROTOCOL_ERROR);
+  for (const id of [1, 3]) {
+    await s.peer.send(
+      windowUpdate(id, 0), // a stream error of PROTOCOL_ERROR on an open stream
+      priority(id, id), // depends on itself: PROTOCOL_ERROR
+      frame(T.PRIORITY, 0, id, [0, 0, 0, 0]), // not 5 bytes: FRAME_SIZE_ERROR
+    );
+  }
+  await checkAlive(s.peer, 5);
+  assertEquals(s.peer.log.filter((f) => f.type === T.RST_STREAM).map((f) => f.streamId), [1, 3]);
+  await finish(s);
+});
+
 Deno.test("server ignores WINDOW_UPDATE and RST_STREAM on a closed stream", async () => {
   const s = await startHandshaken();
   await checkAlive(s.peer, 1);
