@@ -180,6 +180,8 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
   /** Set once no more messages can arrive; what `receive()` rejects with then. */
   #error: WebSocketError | null = null;
   #stopReading = false;
+  /** The write of our close frame while it is under way (see `#eof`). */
+  #closeWriting: Promise<void> | null = null;
 
   #queue: (WebSocketMessage | undefined)[] = [];
   #qHead = 0;
@@ -406,7 +408,7 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
     this.#sentCode = code;
     this.#state = CLOSING;
     this.#sender.close();
-    this.#sender.control(Opcode.Close, closePayload(code, reason)).catch(noop);
+    this.#sendClose(closePayload(code, reason)).catch(noop);
     this.#armCloseTimer();
     this.#wakeReader();
     return this.#closed;
@@ -478,7 +480,9 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
     try {
       if (head !== null && head.length > 0) this.#receiver.push(head);
       while (this.#state !== CLOSED && !this.#stopReading) {
-        if (this.#receiver.busy) await this.#receiver.idle();
+        // Each inflation may start the next (a later message already buffered): wait for
+        // them all, or an end read now would cut off messages that fully arrived.
+        while (this.#receiver.busy) await this.#receiver.idle();
         // Nothing more to parse: an owned connection is read on to its end; one that is
         // not ours is left alone, so no read is pending when it goes back to its owner.
         if (this.#receiver.done && !this.#owns) break;
@@ -543,7 +547,7 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
       this.#sentCode = code;
       this.#state = CLOSING;
       this.#sender.close();
-      written = this.#sender.control(Opcode.Close, code === 1005 ? EMPTY : closePayload(code, ""));
+      written = this.#sendClose(code === 1005 ? EMPTY : closePayload(code, ""));
     }
     clearTimeout(this.#closeTimer);
     const next = () => this.#afterClosingHandshake();
@@ -575,6 +579,17 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
     return RESOLVED;
   }
 
+  /** Sends our close frame, remembered until it is written. */
+  #sendClose(payload: Uint8Array): Promise<void> {
+    const written = this.#sender.control(Opcode.Close, payload);
+    this.#closeWriting = written;
+    const settled = () => {
+      if (this.#closeWriting === written) this.#closeWriting = null;
+    };
+    written.then(settled, settled);
+    return written;
+  }
+
   #sendError(): WebSocketError {
     return this.#error ?? new WebSocketError(this.#sentCode, "the WebSocket is closing");
   }
@@ -598,7 +613,7 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
       this.#sentCode = err.code;
       this.#state = CLOSING;
       this.#sender.close();
-      written = this.#sender.control(Opcode.Close, closePayload(err.code, err.reason));
+      written = this.#sendClose(closePayload(err.code, err.reason));
     }
     const next = () => {
       if (this.#state === CLOSED) return;
@@ -618,6 +633,16 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
   /** The connection ended (read returned null or failed, or a write failed). */
   #eof(failure: unknown): void {
     if (this.#state === CLOSED) return;
+    // The peer ended its side while our close frame still waits behind other frames (a
+    // pong batched in the same turn): it may still read, so the frame goes out first
+    // (RFC 6455 5.5.1, 7.1.7), or closeTimeout passes.
+    const writing = this.#closeWriting;
+    if (failure === null && writing !== null) {
+      this.#armCloseTimer();
+      const end = () => this.#eof(null);
+      writing.then(end, end);
+      return;
+    }
     if (this.#error === null) {
       const why = failure === null
         ? "connection closed without a close frame"

@@ -309,6 +309,30 @@ Deno.test("an empty close frame is answered with an empty one and reported as 10
   assertEquals(await closeCodeOf(ws.receive()), 1005);
 });
 
+Deno.test("the close frame still goes out when the peer ends its side right after a ping and its close", async () => {
+  // The pong goes out at once; the close frame written in the same turn waits for the end of
+  // it (the write batcher), and the peer's end of the connection arrives before that.
+  const cases: [Uint8Array, number][] = [
+    [clientFrame(0x88, hex("03 e8")), 1000], // the close echoed
+    [clientFrame(0x81, hex("ff")), 1007], // the connection failed
+  ];
+  for (const [last, code] of cases) {
+    const { ws, peer, reader } = raw("server", { closeTimeout: 60_000 });
+    await peer.write(cat(clientFrame(0x89, "p"), last));
+    await peer.closeWrite();
+    const pong = await reader.frame();
+    const close = await reader.frame();
+    assertEquals([pong.opcode, close.opcode, (close.payload[0] << 8) | close.payload[1]], [
+      0xa,
+      0x8,
+      code,
+    ]);
+    assert(await reader.ended());
+    await ws.closed;
+    assertEquals(ws.closeCode, code);
+  }
+});
+
 Deno.test("receive() rejects with the close code after close, 1000 included", async () => {
   const { client, server } = pair();
   await client.close();
@@ -515,6 +539,28 @@ Deno.test("a client reads a context-takeover stream from a ws-like server", asyn
   await peer.write(rawFrame(0x88, hex("03 e8")));
   peer.close();
   await ws.closed;
+});
+
+Deno.test("compressed messages that arrived before the connection ended are all delivered", async () => {
+  const compress = (m: string) =>
+    zlib.deflateRawSync(utf8(m), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
+  // Two compressed messages in one read: the second is inflated after the first, and the
+  // end of the connection read meanwhile must wait for it.
+  for (const close of [null, rawFrame(0x88, hex("03 e8"))]) {
+    const { ws, peer } = raw("client", { deflate: DEFLATE });
+    const frames = [rawFrame(0xc1, compress("one")), rawFrame(0xc1, compress("two"))];
+    await peer.write(cat(...frames, ...(close ? [close] : [])));
+    await peer.closeWrite();
+    const got: unknown[] = [];
+    const ending = (async () => {
+      for await (const m of ws) got.push(m);
+    })();
+    if (close) await ending;
+    else assertEquals((await assertRejects(() => ending, WebSocketError)).code, 1006);
+    assertEquals(got, ["one", "two"]);
+    assertEquals(ws.closeCode, close ? 1000 : 1006);
+    await ws.closed;
+  }
 });
 
 Deno.test("a 1 GiB decompression bomb streamed over the connection ends in 1009 with memory bounded", async () => {
