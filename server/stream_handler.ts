@@ -62,6 +62,18 @@ class ServerRequest extends Request {
   }
 }
 
+/**
+ * Whether `request` was made by this module's server (`serve`, `streamHandler`), and not by
+ * `Deno.serve` or a caller: such a request can be upgraded only when the server registered
+ * it as an upgrade (see `websockets/upgrade.ts`).
+ *
+ * @param request The request.
+ * @returns True for a request of this module's server.
+ */
+export function isServerRequest(request: Request): boolean {
+  return request instanceof ServerRequest;
+}
+
 /** A stream implementation's fast path for the request's header fields. */
 interface HeaderFieldSource {
   /** Appends the request's header fields to `headers`, in order. */
@@ -143,6 +155,27 @@ export async function sendResponse(stream: Stream, response: Response): Promise<
   }
 }
 
+/** Methods the `Request` constructor refuses (the fetch standard's forbidden methods). */
+const FORBIDDEN_METHOD = /^(?:connect|trace|track)$/i;
+
+/**
+ * Answers an exchange that cannot become a `Request`: one whose URL the URL parser rejects
+ * (a `Host` port above 65535, a target such as `*x`) gets 400, a forbidden method 501. The
+ * client's error, not the handler's: the handler is not called and nothing is reported.
+ */
+async function refuse(stream: Stream): Promise<void> {
+  const status = FORBIDDEN_METHOD.test(stream.request.method) ? 501 : 400;
+  const body = new TextEncoder().encode(
+    status === 501 ? "method not supported\n" : "invalid request target or Host\n",
+  );
+  await stream.respond(status, {
+    "content-type": "text/plain; charset=utf-8",
+    "content-length": String(body.byteLength),
+  });
+  await stream.write(body);
+  await stream.end();
+}
+
 /**
  * Turns a `Request => Response` handler into a {@linkcode StreamHandler} for `listen`: the
  * request head and body become a Web `Request`, the returned `Response` is streamed back.
@@ -163,7 +196,12 @@ export async function sendResponse(stream: Stream, response: Response): Promise<
 export function streamHandler(handler: Handler, options: StreamHandlerOptions = {}): StreamHandler {
   const { onError } = options;
   return async (stream: Stream): Promise<void> => {
-    const request = toRequest(stream);
+    let request: Request;
+    try {
+      request = toRequest(stream);
+    } catch {
+      return refuse(stream);
+    }
     let response: Response;
     try {
       const result = handler(request, stream.info);

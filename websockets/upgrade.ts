@@ -9,6 +9,7 @@
 
 import type { Conn } from "../conn/types.ts";
 import type { Stream } from "../server/stream.ts";
+import { isServerRequest } from "../server/stream_handler.ts";
 import {
   type UpgradedConn,
   upgradeHandleOf,
@@ -98,6 +99,8 @@ function register(owner: UpgradeOwner | undefined, ws: WebSocket, conn: Conn): v
     untrack();
   });
 }
+
+const CANNOT_SWITCH = "this exchange cannot switch protocols";
 
 function refusal(status: number, reason: string, headers?: Headers): Response {
   const h = new Headers(headers);
@@ -234,9 +237,12 @@ export function upgrade(
   if (isStream(target)) return upgradeStream(target, fn, options);
   const request = target;
   const handle = upgradeHandleOf(request);
-  if (!handle) return Promise.resolve().then(() => denoUpgrade(request, fn, options));
+  const ours = isServerRequest(request);
+  if (!handle && !ours) return Promise.resolve().then(() => denoUpgrade(request, fn, options));
   const checked = check(request.method, request.headers, options);
   if (!checked.ok) return Promise.resolve(refusal(checked.status, checked.reason, checked.headers));
+  // Our server did not take it for an upgrade (HTTP/1.0, HTTP/2, no `Connection: upgrade`).
+  if (!handle) return Promise.resolve(refusal(400, CANNOT_SWITCH));
   const accepted = checked.accepted;
   return acceptHeaders(accepted).then((headers) =>
     upgradeResponse({
@@ -259,7 +265,7 @@ async function upgradeStream(
   const checked = check(stream.request.method, stream.request.headers, options);
   if (!checked.ok || !handle) {
     const status = checked.ok ? 400 : checked.status;
-    const reason = checked.ok ? "this exchange cannot switch protocols" : checked.reason;
+    const reason = checked.ok ? CANNOT_SWITCH : checked.reason;
     const body = new TextEncoder().encode(reason + "\n");
     const headers = new Headers(checked.ok ? undefined : checked.headers);
     headers.set("content-type", "text/plain; charset=utf-8");

@@ -136,3 +136,56 @@ Deno.test("a connection that closes mid-head is dropped quietly", async () => {
   assertEquals(await (await fetch(`http://127.0.0.1:${server.port}/`)).text(), "ok");
   assertEquals(reported, 0);
 });
+
+/** Requests that parse but that a `Request` cannot carry, and the status `serve` answers with. */
+const unrepresentable: [string, string, number][] = [
+  // Found by fuzz_test.ts: "OPTIONS *" and "GET http://..." with a byte changed made the URLs
+  // `http://*>/` and `http://://example.test/abs/`, which the Request constructor throws at: 500s.
+  ["a request target the URL parser rejects", "OPTIO *> HTTP/1.1\r\nHost: x\r\n", 400],
+  ["a target that is neither origin- nor absolute-form", "GET ://x/a HTTP/1.1\r\nHost: x\r\n", 400],
+  ["a Host port above 65535", "GET / HTTP/1.1\r\nHost: x:99999\r\n", 400],
+  ["a Host that is a bad IPv4 address", "GET / HTTP/1.1\r\nHost: 10.0.0.256\r\n", 400],
+  ["an absolute-form target the URL parser rejects", "GET http://[x HTTP/1.1\r\nHost: x\r\n", 400],
+];
+
+for (const [what, head, status] of unrepresentable) {
+  Deno.test(`serve answers ${what} with ${status} without calling the handler`, async () => {
+    let handled = 0;
+    await using server = await serve("127.0.0.1", 0, () => {
+      handled++;
+      return new Response("ok");
+    }, {
+      onError: () => {
+        handled++;
+        return new Response(null, { status: 500 });
+      },
+    });
+    const raw = await rawExchange(server.port, head + "Connection: close\r\n\r\n");
+    assertEquals(statusOf(raw), status, raw.slice(0, 200));
+    assertEquals(handled, 0);
+    assertEquals(await (await fetch(`http://127.0.0.1:${server.port}/`)).text(), "ok");
+  });
+}
+
+for (const [method, target] of [["TRACE", "/"], ["CONNECT", "x:443"]]) {
+  // Deno's and Node's Request refuse the fetch standard's forbidden methods; Bun's takes them.
+  let carried = true;
+  try {
+    new Request("http://x/", { method });
+  } catch {
+    carried = false;
+  }
+  Deno.test(`serve answers ${method} with 501, unless a Request can carry it (then the handler does)`, async () => {
+    let handled = 0;
+    await using server = await serve("127.0.0.1", 0, (req) => {
+      handled++;
+      return new Response(req.method);
+    });
+    const raw = await rawExchange(
+      server.port,
+      `${method} ${target} HTTP/1.1\r\nHost: x:443\r\nConnection: close\r\n\r\n`,
+    );
+    assertEquals(statusOf(raw), carried ? 200 : 501, raw.slice(0, 200));
+    assertEquals(handled, carried ? 1 : 0);
+  });
+}

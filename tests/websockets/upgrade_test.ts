@@ -104,6 +104,24 @@ Deno.test("upgrade: 400 for a bad upgrade, 426 for a wrong version, 403 for a re
   assertEquals((error as { status?: number }).status, 403);
 });
 
+Deno.test("upgrade: a serve request the server did not take for an upgrade gets 400, on every runtime", async () => {
+  let opened = 0;
+  await using server = await serve("127.0.0.1", 0, (request) =>
+    WebSockets.upgrade(request, () => {
+      opened++;
+    }));
+  const port = server.port;
+  const http10 = upgradeHead().replace("HTTP/1.1", "HTTP/1.0");
+  const [status, head] = await rawExchange(port, http10);
+  assertEquals(status, 400, head);
+  assert(head.startsWith("http/1.1 400"), head);
+  // Connection's list is split on OWS (space and tab) only: a no-break space is not one, so
+  // the server does not see an upgrade token.
+  const nbsp = upgradeHead({ connection: "keep-alive,\xa0 Upgrade" });
+  assertEquals((await rawExchange(port, nbsp))[0], 400);
+  assertEquals(opened, 0);
+});
+
 Deno.test("upgrade: a handler that throws closes the socket with 1011", async () => {
   const errors: unknown[] = [];
   await using server = await serve(
