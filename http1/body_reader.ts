@@ -109,7 +109,7 @@ export interface BodyStreamHooks {
  * A `ReadableStream` view of a {@linkcode BodyReader} that reads the connection only when
  * its consumer asks (no read-ahead), so backpressure reaches the peer.
  *
- * @param body The body to read.
+ * @param body The body to read (a {@linkcode BodyReader}, or anything with its `read`).
  * @param hooks Start and end callbacks.
  * @returns The stream.
  *
@@ -126,7 +126,7 @@ export interface BodyStreamHooks {
  * ```
  */
 export function bodyStream(
-  body: BodyReader,
+  body: Pick<BodyReader, "read">,
   hooks: BodyStreamHooks = {},
 ): ReadableStream<Uint8Array> {
   let started = false;

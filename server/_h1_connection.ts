@@ -13,6 +13,8 @@ export interface H1Config {
   maxHeaderCount: number;
   headTimeout: number;
   keepAliveTimeout: number;
+  /** How long a request body may go without a byte while it is read (0: no limit). */
+  bodyIdleTimeout: number;
   /** Request body bytes the server reads and drops to keep a connection after an early response. */
   maxDiscardBytes: number;
   deadlines: Deadlines;
@@ -97,7 +99,10 @@ export async function serveHttp1(
         config.deadlines.disarm(deadline);
         if (head === null) return;
         const parsed = parseRequestHead(head, { maxHeaderCount: config.maxHeaderCount });
-        stream = new H1Stream(conn, reader, parsed, requestUrl(parsed, scheme, local), addrs);
+        stream = new H1Stream(conn, reader, parsed, requestUrl(parsed, scheme, local), addrs, {
+          deadlines: config.deadlines,
+          ms: config.bodyIdleTimeout,
+        });
       } catch (error) {
         config.deadlines.disarm(deadline);
         if (timedOut) return;

@@ -9,6 +9,7 @@ import { allocBytes } from "../conn/_slab.ts";
 import { httpDate } from "./_date.ts";
 import type { RequestHead, ServeInfo, Stream } from "./stream.ts";
 import type { UpgradedConn } from "./_upgrade.ts";
+import type { Deadline, Deadlines } from "./_deadlines.ts";
 
 const CONTINUE = encodeLatin1("HTTP/1.1 100 Continue\r\n\r\n");
 
@@ -85,6 +86,15 @@ export class H1Stream implements Stream {
   #resolveTrailers!: (headers: Headers) => void;
   /** The response head that respond() holds back for the first body bytes (see there). */
   #heldHead: string | null = null;
+  /** Armed while the request body is read (see `bodyIdleTimeout`). */
+  #bodyDeadline: Deadline = {
+    at: 0,
+    expire: () => {
+      // The client stopped sending: its failure, not the handler's (nothing is reported).
+      this.broken = true;
+      this.abort(new Error("request body idle timeout"));
+    },
+  };
 
   constructor(
     readonly conn: Conn,
@@ -92,6 +102,7 @@ export class H1Stream implements Stream {
     readonly parsed: ParsedRequest,
     url: string,
     info: Omit<ServeInfo, "signal" | "protocol">,
+    private readonly bodyIdle: { deadlines: Deadlines; ms: number } | null = null,
   ) {
     this.request = new H1RequestHead(parsed, url);
     this.info = new H1ServeInfo(this, info, parsed.minor === 0 ? "HTTP/1.0" : "HTTP/1.1");
@@ -121,7 +132,7 @@ export class H1Stream implements Stream {
   }
 
   get body(): ReadableStream<Uint8Array> {
-    this.#body ??= bodyStream(this.#bodyReader, {
+    this.#body ??= bodyStream({ read: () => this.#timed(this.#bodyReader.read()) }, {
       onFirstPull: () => this.#sendContinue(),
       onEnd: (error) => {
         if (error !== undefined) this.keepAlive = false;
@@ -162,7 +173,17 @@ export class H1Stream implements Stream {
 
   /** Reads and drops what is left of the request body, up to `maxBytes`; true if it ended. */
   discardBody(maxBytes: number): Promise<boolean> {
-    return this.#bodyReader.discard(maxBytes);
+    return this.#timed(this.#bodyReader.discard(maxBytes));
+  }
+
+  /** `reading`, with the body idle deadline armed until it settles. */
+  #timed<T>(reading: Promise<T>): Promise<T> {
+    const idle = this.bodyIdle;
+    if (idle === null || !(idle.ms > 0)) return reading;
+    idle.deadlines.arm(this.#bodyDeadline, idle.ms);
+    const disarm = () => idle.deadlines.disarm(this.#bodyDeadline);
+    reading.then(disarm, disarm);
+    return reading;
   }
 
   async #sendContinue(): Promise<void> {

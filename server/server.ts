@@ -35,6 +35,13 @@ export interface ServerOptions {
   headTimeout?: number;
   /** Milliseconds an idle keep-alive connection is kept open waiting for the next request. Default 5 000. */
   keepAliveTimeout?: number;
+  /**
+   * Milliseconds a request body may go without a byte while it is read (by the handler, or
+   * by the server dropping what the handler left): then the connection is closed and the
+   * body's reader gets an error, so a client that stops sending mid-body cannot hold a
+   * connection and a handler for ever. `0` turns it off. Default 30 000.
+   */
+  bodyIdleTimeout?: number;
   /** Unread request body bytes the server reads and drops to keep a connection alive after an early response. Default 64 KiB. */
   maxDiscardBytes?: number;
   /** Called with every error the server handles on its own (a handler's throw, a failed connection). Default: `console.error`. */
@@ -107,7 +114,11 @@ export class Server implements AsyncDisposable {
     this.#listener = listener;
     this.#handler = handler;
     this.#options = options;
-    const shortest = Math.min(options.headTimeout ?? 30_000, options.keepAliveTimeout ?? 5_000);
+    const shortest = Math.min(
+      options.headTimeout ?? 30_000,
+      options.keepAliveTimeout ?? 5_000,
+      options.bodyIdleTimeout || Infinity,
+    );
     this.#deadlines = new Deadlines(Math.max(10, Math.min(1000, Math.floor(shortest / 4))));
     this.finished = new Promise((resolve) => (this.#resolveFinished = resolve));
     options.signal?.addEventListener("abort", () => this.close(), { once: true });
@@ -187,6 +198,7 @@ export class Server implements AsyncDisposable {
         maxHeaderCount: options.maxHeaderCount ?? 100,
         headTimeout: options.headTimeout ?? 30_000,
         keepAliveTimeout: options.keepAliveTimeout ?? 5_000,
+        bodyIdleTimeout: options.bodyIdleTimeout ?? 30_000,
         maxDiscardBytes: options.maxDiscardBytes ?? 64 * 1024,
         deadlines: this.#deadlines,
         closing: () => this.#closing,

@@ -1,5 +1,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { serve } from "../../server/serve.ts";
+import { listen } from "../../server/server.ts";
+import { streamHandler } from "../../server/stream_handler.ts";
 import { dial, rawExchange, readToEnd, statusOf } from "./_raw.ts";
 import { utf8 } from "../_fixtures.ts";
 
@@ -107,6 +109,53 @@ Deno.test("a head that does not arrive in time gets 408 (slowloris)", async () =
   assertEquals(statusOf(raw), 408);
   assert(Date.now() - started < 2000);
   slow.close();
+});
+
+Deno.test("a body that stops arriving closes the connection after bodyIdleTimeout, and nothing is reported", async () => {
+  const reported: unknown[] = [];
+  let readError: unknown = null;
+  const handler = streamHandler(async (request) => {
+    if (request.method === "GET") return new Response("ok");
+    try {
+      await request.arrayBuffer();
+    } catch (error) {
+      readError = error;
+      throw error; // the client's stall: the server does not report it
+    }
+    return new Response("read it all");
+  });
+  await using server = await listen("127.0.0.1", 0, handler, {
+    bodyIdleTimeout: 200,
+    onError: (error) => reported.push(error),
+  });
+  const slow = await dial(server.port);
+  await slow.write(utf8("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"));
+  const started = Date.now();
+  // Meanwhile another client is served.
+  assertEquals(await (await fetch(`http://127.0.0.1:${server.port}/`)).text(), "ok");
+  assertEquals(await readToEnd(slow), "");
+  assert(Date.now() - started < 2000, "closed by the body timeout, not the test's");
+  assert(readError instanceof Error, "the handler's read of the body failed");
+  assertEquals(reported, []);
+  slow.close();
+});
+
+Deno.test("a body that keeps arriving, however slowly, is not cut off by bodyIdleTimeout", async () => {
+  await using server = await serve("127.0.0.1", 0, async (request) => {
+    return new Response(`got ${(await request.arrayBuffer()).byteLength}`);
+  }, { bodyIdleTimeout: 300 });
+  const conn = await dial(server.port);
+  await conn.write(
+    utf8("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nConnection: close\r\n\r\n"),
+  );
+  for (const byte of "abcd") {
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await conn.write(utf8(byte));
+  }
+  const raw = await readToEnd(conn);
+  assertEquals(statusOf(raw), 200);
+  assert(raw.endsWith("got 4"), raw);
+  conn.close();
 });
 
 Deno.test("an idle keep-alive connection is closed after keepAliveTimeout", async () => {

@@ -20,16 +20,10 @@ import { Random } from "../_random.ts";
 import { utf8 } from "../_fixtures.ts";
 import { dial, rawExchange, statusOf } from "./_raw.ts";
 
-/** The server's `headTimeout` and `keepAliveTimeout`, the WebSockets' idle and close timeouts. */
+/** The server's `headTimeout`, `keepAliveTimeout` and `bodyIdleTimeout`, the WebSockets' idle and close timeouts. */
 const TIMEOUT = 250;
 /** The server's `maxHeadSize`, small so that random bytes reach it. */
 const MAX_HEAD = 4096;
-/**
- * How long a case may go without the server closing before the client stops sending (a
- * half-close), when the server is waiting for the rest of a request body the input declared:
- * the server has no timeout for a request body, so only the client can end that wait.
- */
-const STALL = 1000;
 /** How long a case may take in all before it counts as a hang. */
 const DEADLINE = 5000;
 /** Cases in flight at once (each on its own connection). */
@@ -193,8 +187,6 @@ function seedOr(fixed: number): number {
 interface Observed {
   /** Errors given to any `onError`, with the cases in flight at the time. */
   reported: { where: string; error: unknown; inFlight: number[] }[];
-  /** Client ports (the server's remote ports) whose handler is reading a request body. */
-  readingBody: Set<number>;
   /** The cases in flight. */
   inFlight: Set<number>;
 }
@@ -213,7 +205,7 @@ function fuzzHandler(observed: Observed): Handler {
     closeTimeout: TIMEOUT,
     onError: report("the WebSocket function's onError"),
   };
-  return async (request, info) => {
+  return async (request) => {
     // Whatever names an Upgrade goes to `upgrade()`, as in an application: what the server
     // did not take for an upgrade (HTTP/1.0, Connection: upgrade mutated away) it refuses
     // with 400, a bad handshake with 400 or 426.
@@ -222,16 +214,12 @@ function fuzzHandler(observed: Observed): Handler {
         for await (const message of ws) await ws.send(message);
       }, wsOptions);
     }
-    const port = info.remoteAddr.port;
-    observed.readingBody.add(port);
     let length: number;
     try {
       length = (await request.arrayBuffer()).byteLength;
     } catch {
       // A malformed or cut-off body is the client's error.
       return new Response("bad request body\n", { status: 400 });
-    } finally {
-      observed.readingBody.delete(port);
     }
     return new Response(`${request.method} ${new URL(request.url).pathname} ${length}\n`);
   };
@@ -252,6 +240,7 @@ function startServer(observed: Observed): Promise<Server> {
   return listen("127.0.0.1", 0, handler, {
     headTimeout: TIMEOUT,
     keepAliveTimeout: TIMEOUT,
+    bodyIdleTimeout: TIMEOUT,
     maxHeadSize: MAX_HEAD,
     onError: (error) => {
       observed.reported.push({
@@ -264,7 +253,7 @@ function startServer(observed: Observed): Promise<Server> {
 }
 
 function newObserved(): Observed {
-  return { reported: [], readingBody: new Set(), inFlight: new Set() };
+  return { reported: [], inFlight: new Set() };
 }
 
 function delay(ms: number): Promise<void> {
@@ -290,13 +279,11 @@ interface Outcome {
 
 /**
  * Sends one case on a fresh connection, piece by piece, then half-closes or not, and reads
- * until the server ends the connection (a reset counts as the end). A server that waits for
- * the rest of a declared body gets a half-close after `STALL` ms; anything else must end on
- * its own, all within `DEADLINE` ms.
+ * until the server ends the connection (a reset counts as the end): every case must end on
+ * the server's own timeouts (for a stalled head or body) within `DEADLINE` ms.
  */
-async function send(port: number, c: Case, observed: Observed): Promise<Outcome> {
+async function send(port: number, c: Case): Promise<Outcome> {
   const conn: Conn = await dial(port);
-  const clientPort = conn.localAddr.port;
   const chunks: Uint8Array[] = [];
   const reading = (async () => {
     try {
@@ -316,15 +303,9 @@ async function send(port: number, c: Case, observed: Observed): Promise<Outcome>
         break; // the server answered and closed early
       }
     }
-    let closedWrite = c.halfClose;
-    if (closedWrite) await conn.closeWrite().catch(() => {});
+    if (c.halfClose) await conn.closeWrite().catch(() => {});
     for (let left = DEADLINE; !ended && left > 0; left = DEADLINE - (Date.now() - started)) {
       ended = await settlesWithin(reading, Math.min(left, TIMEOUT));
-      const stalled = !ended && Date.now() - started >= STALL;
-      if (stalled && !closedWrite && observed.readingBody.has(clientPort)) {
-        closedWrite = true;
-        await conn.closeWrite().catch(() => {});
-      }
     }
   } finally {
     conn.close();
@@ -383,7 +364,7 @@ async function fuzz(seed: number, cases: Case[], allowed: Set<number>): Promise<
         const c = cases[next++];
         observed.inFlight.add(c.index);
         try {
-          const wrong = violation(await send(server.port, c, observed), allowed);
+          const wrong = violation(await send(server.port, c), allowed);
           if (wrong !== null) failures.push(`${describe(seed, c)}:\n  ${wrong}`);
         } finally {
           observed.inFlight.delete(c.index);
@@ -428,7 +409,7 @@ Deno.test("each request the mutations start from is answered as expected as it i
   const observed = newObserved();
   await using server = await startServer(observed);
   for (const [i, c] of cases.entries()) {
-    const { answer, ended } = await send(server.port, c, observed);
+    const { answer, ended } = await send(server.port, c);
     const text = latin1(answer);
     assert(ended, `${c.from}: no end`);
     assertEquals(statusesOf(text), SEEDS[i].statuses, `${c.from}: ${escape(answer)}`);
