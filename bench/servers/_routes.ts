@@ -29,6 +29,18 @@ export function handler(request: Request): Response {
   return new Response(HELLO, { headers: { "content-type": "text/plain" } });
 }
 
+/** The runtime this runs on and its version: `deno 2.9.6`, `node v20.20.2`, `bun 1.4.5`. */
+export function runtimeName(): string {
+  const g = globalThis as {
+    Bun?: { version: string };
+    Deno?: { version: { deno: string } };
+    process?: { version: string };
+  };
+  if (g.Bun) return `bun ${g.Bun.version}`;
+  if (g.Deno) return `deno ${g.Deno.version.deno}`;
+  return `node ${g.process?.version}`;
+}
+
 /** What a server prints once it listens; the driver waits for this line. */
 export function ready(runtime: string, port: number): void {
   console.log(`listening ${port} ${runtime}`);

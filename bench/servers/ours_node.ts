@@ -4,8 +4,7 @@
 // (that tsconfig maps the bare `@std/http/status` of deno.json to the npm build).
 import process from "node:process";
 import { serve } from "../../server/mod.ts";
-import { handler, portArg, ready } from "./_routes.ts";
+import { handler, portArg, ready, runtimeName } from "./_routes.ts";
 
 const server = await serve("127.0.0.1", portArg(process.argv.slice(2)), handler);
-const bun = (globalThis as { Bun?: { version: string } }).Bun;
-ready(bun ? `ours bun ${bun.version}` : `ours node ${process.version}`, server.port);
+ready(`ours ${runtimeName()}`, server.port);

@@ -4,7 +4,7 @@
 // like ours_node.ts (see there): `node .../ours_stream_node.mjs [port]`.
 import process from "node:process";
 import { listen } from "../../server/mod.ts";
-import { BODY_64K, HELLO, portArg, ready } from "./_routes.ts";
+import { BODY_64K, HELLO, portArg, ready, runtimeName } from "./_routes.ts";
 
 const hello = new TextEncoder().encode(HELLO);
 const helloHeaders = { "content-type": "text/plain", "content-length": String(hello.byteLength) };
@@ -19,10 +19,4 @@ const server = await listen("127.0.0.1", portArg(process.argv.slice(2)), async (
   await stream.write(big ? BODY_64K : hello);
   await stream.end();
 });
-const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
-const runtime = g.Bun
-  ? `bun ${g.Bun.version}`
-  : g.Deno
-  ? `deno ${g.Deno.version.deno}`
-  : `node ${process.version}`;
-ready(`ours (Stream) ${runtime}`, server.port);
+ready(`ours (Stream) ${runtimeName()}`, server.port);

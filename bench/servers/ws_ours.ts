@@ -5,16 +5,11 @@
 // Echoes every message; `compress` (any second argument "1") accepts permessage-deflate.
 import process from "node:process";
 import { listen } from "../../websockets/mod.ts";
+import { runtimeName } from "./_routes.ts";
 
 const args = process.argv.slice(2);
 const compress = args[1] === "1";
 const server = await listen("127.0.0.1", Number(args[0] ?? 0), async (ws) => {
   for await (const msg of ws) await ws.send(msg);
 }, { compress, maxFrameSize: 64 * 1024 * 1024 });
-const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
-const runtime = g.Bun
-  ? `bun ${g.Bun.version}`
-  : g.Deno
-  ? `deno ${g.Deno.version.deno}`
-  : `node ${process.version}`;
-console.log(`listening ${server.port} ours ${runtime}${compress ? " deflate" : ""}`);
+console.log(`listening ${server.port} ours ${runtimeName()}${compress ? " deflate" : ""}`);
