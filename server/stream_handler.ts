@@ -1,5 +1,7 @@
 import type { ServeInfo, Stream } from "./stream.ts";
 import { registerUpgrade, upgradeHandleOf, upgradeOf } from "./_upgrade.ts";
+import { ServerRequest } from "./_server_request.ts";
+import { respondText } from "./_respond_text.ts";
 
 /**
  * A `Request => Response` handler, as `Deno.serve` takes it: a `Deno.ServeHandler` works
@@ -48,30 +50,6 @@ async function settledSoon<T>(read: Promise<T>): Promise<{ value: T } | null> {
   for (let i = 0; i < SETTLED_TURNS && settled === null && !failed; i++) await null;
   if (failed) throw error;
   return settled;
-}
-
-/** A Request whose `signal` is the exchange's, made only when a handler reads it. */
-class ServerRequest extends Request {
-  #info: { readonly signal: AbortSignal };
-  constructor(url: string, init: RequestInit | undefined, info: { readonly signal: AbortSignal }) {
-    super(url, init);
-    this.#info = info;
-  }
-  override get signal(): AbortSignal {
-    return this.#info.signal;
-  }
-}
-
-/**
- * Whether `request` was made by this module's server (`serve`, `streamHandler`), and not by
- * `Deno.serve` or a caller: such a request can be upgraded only when the server registered
- * it as an upgrade (see `websockets/upgrade.ts`).
- *
- * @param request The request.
- * @returns True for a request of this module's server.
- */
-export function isServerRequest(request: Request): boolean {
-  return request instanceof ServerRequest;
 }
 
 /** A stream implementation's fast path for the request's header fields. */
@@ -163,17 +141,10 @@ const FORBIDDEN_METHOD = /^(?:connect|trace|track)$/i;
  * (a `Host` port above 65535, a target such as `*x`) gets 400, a forbidden method 501. The
  * client's error, not the handler's: the handler is not called and nothing is reported.
  */
-async function refuse(stream: Stream): Promise<void> {
-  const status = FORBIDDEN_METHOD.test(stream.request.method) ? 501 : 400;
-  const body = new TextEncoder().encode(
-    status === 501 ? "method not supported\n" : "invalid request target or Host\n",
-  );
-  await stream.respond(status, {
-    "content-type": "text/plain; charset=utf-8",
-    "content-length": String(body.byteLength),
-  });
-  await stream.write(body);
-  await stream.end();
+function refuse(stream: Stream): Promise<void> {
+  return FORBIDDEN_METHOD.test(stream.request.method)
+    ? respondText(stream, 501, "method not supported")
+    : respondText(stream, 400, "invalid request target or Host");
 }
 
 /**

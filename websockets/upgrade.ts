@@ -9,7 +9,8 @@
 
 import type { Conn } from "../conn/types.ts";
 import type { Stream } from "../server/stream.ts";
-import { isServerRequest } from "../server/stream_handler.ts";
+import { isServerRequest } from "../server/_server_request.ts";
+import { respondText } from "../server/_respond_text.ts";
 import {
   type UpgradedConn,
   upgradeHandleOf,
@@ -264,16 +265,8 @@ async function upgradeStream(
   const handle = upgradeHandleOf(stream);
   const checked = check(stream.request.method, stream.request.headers, options);
   if (!checked.ok || !handle) {
-    const status = checked.ok ? 400 : checked.status;
-    const reason = checked.ok ? CANNOT_SWITCH : checked.reason;
-    const body = new TextEncoder().encode(reason + "\n");
-    const headers = new Headers(checked.ok ? undefined : checked.headers);
-    headers.set("content-type", "text/plain; charset=utf-8");
-    headers.set("content-length", String(body.length));
-    await stream.respond(status, headers);
-    await stream.write(body);
-    await stream.end();
-    return;
+    if (checked.ok) return respondText(stream, 400, CANNOT_SWITCH);
+    return respondText(stream, checked.status, checked.reason, checked.headers);
   }
   const upgraded = await handle.accept(101, await acceptHeaders(checked.accepted));
   const ws = startSocket(upgraded, checked.accepted, options, handle.owner);
