@@ -89,6 +89,8 @@ export async function serveHttp1(
   };
   let first = true;
   let upgraded = false;
+  /** The last Host of an origin-form request whose URL parsed (most requests repeat it). */
+  let goodHost: string | null = null;
   try {
     while (!config.closing()) {
       state.idle = true;
@@ -99,7 +101,15 @@ export async function serveHttp1(
         config.deadlines.disarm(deadline);
         if (head === null) return;
         const parsed = parseRequestHead(head, { maxHeaderCount: config.maxHeaderCount });
-        stream = new H1Stream(conn, reader, parsed, requestUrl(parsed, scheme, local), addrs, {
+        const url = requestUrl(parsed, scheme, local);
+        // The handler gets a URL that parses: a Host the URL standard refuses (a port above
+        // 65535, 10.0.0.256, %zz) is the client's error (RFC 9112 section 3.2: 400).
+        const originForm = parsed.target.charCodeAt(0) === 47; // "/"
+        if (!originForm || parsed.host !== goodHost) {
+          if (!URL.canParse(url)) throw new HttpParseError(400, "invalid Host or request target");
+          if (originForm) goodHost = parsed.host;
+        }
+        stream = new H1Stream(conn, reader, parsed, url, addrs, {
           deadlines: config.deadlines,
           ms: config.bodyIdleTimeout,
         });

@@ -186,7 +186,10 @@ Deno.test("a connection that closes mid-head is dropped quietly", async () => {
   assertEquals(reported, 0);
 });
 
-/** Requests that parse but that a `Request` cannot carry, and the status `serve` answers with. */
+/**
+ * Requests that parse but whose URL the URL standard refuses, and the status the server answers
+ * with before any handler sees them.
+ */
 const unrepresentable: [string, string, number][] = [
   // Found by fuzz_test.ts: "OPTIONS *" and "GET http://..." with a byte changed made the URLs
   // `http://*>/` and `http://://example.test/abs/`, which the Request constructor throws at: 500s.
@@ -213,6 +216,22 @@ for (const [what, head, status] of unrepresentable) {
     assertEquals(statusOf(raw), status, raw.slice(0, 200));
     assertEquals(handled, 0);
     assertEquals(await (await fetch(`http://127.0.0.1:${server.port}/`)).text(), "ok");
+  });
+}
+
+for (const [what, head, status] of unrepresentable) {
+  Deno.test(`listen answers ${what} with ${status} too: a Stream's url always parses`, async () => {
+    let handled = 0;
+    await using server = await listen("127.0.0.1", 0, async (stream) => {
+      handled++;
+      new URL(stream.request.url);
+      await stream.respond(200, { "content-length": "2" });
+      await stream.write(utf8("ok"));
+      await stream.end();
+    });
+    const raw = await rawExchange(server.port, head + "Connection: close\r\n\r\n");
+    assertEquals(statusOf(raw), status, raw.slice(0, 200));
+    assertEquals(handled, 0);
   });
 }
 
