@@ -281,14 +281,16 @@ export class H1Stream implements Stream {
   /** Sends the held head on its own if no body bytes came to carry it within a few turns. */
   async #releaseHeadSoon(): Promise<void> {
     for (let i = 0; i < HOLD_HEAD_TURNS && this.#heldHead !== null; i++) await null;
-    this.#releaseHead();
+    // A failure is seen by the next write, or ends the exchange.
+    this.#releaseHead().catch(ignore);
   }
 
-  #releaseHead(): void {
-    if (this.#heldHead === null) return;
+  /** Sends the held head, if any; resolves once it is written. */
+  #releaseHead(): Promise<void> {
+    if (this.#heldHead === null) return Promise.resolve();
     const head = encodeLatin1(this.#heldHead);
     this.#heldHead = null;
-    this.#send(head).catch(ignore); // a failure is seen by the next write, or ends the exchange
+    return this.#send(head);
   }
 
   /** Sends body bytes, with the held head in front of them if it has not gone out yet. */
@@ -357,11 +359,12 @@ export class H1Stream implements Stream {
       await this.#sendBody(encodeLastChunk(trailers ? new Headers(trailers) : undefined));
       return;
     }
-    this.#releaseHead();
     if (this.#framing === "length" && this.#remaining > 0) {
       // The peer was promised more bytes than it got: the connection cannot be reused.
       this.keepAlive = false;
     }
+    // Written before end() resolves: the connection may be closed right after it.
+    await this.#releaseHead();
   }
 
   abort(reason?: unknown): void {

@@ -9,6 +9,21 @@ import { memoryPair } from "../../conn/memory.ts";
 import type { Conn, Listener } from "../../conn/types.ts";
 import type { Stream } from "../../server/stream.ts";
 
+Deno.test("a head with no body bytes after it is written before the connection closes", async () => {
+  await using server = await listen("127.0.0.1", 0, async (stream) => {
+    const head = stream.request.method === "HEAD";
+    await stream.respond(head ? 400 : 200, { "content-length": head ? "7" : "0" });
+    await stream.end();
+  });
+  for (const method of ["GET", "HEAD"]) {
+    const raw = await rawExchange(
+      server.port,
+      `${method} / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+    );
+    assertEquals(statusOf(raw), method === "HEAD" ? 400 : 200, `${method}: ${raw}`);
+  }
+});
+
 Deno.test("a stream handler writes the head, the body in pieces, and trailers", async () => {
   await using server = await listen("127.0.0.1", 0, async (stream) => {
     assertEquals(stream.request.method, "POST");
