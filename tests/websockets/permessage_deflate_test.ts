@@ -221,6 +221,20 @@ Deno.test("a client accepts a response within its offer", () => {
   );
 });
 
+Deno.test("a client that offered client_no_context_takeover keeps to it when the server does not echo it", () => {
+  // RFC 7692 7.1.1.2: "even if the server doesn't include [it] ..., the client is not going
+  // to use context takeover". The handshake fuzz test found the client using it.
+  assertEquals(acceptDeflate("permessage-deflate", { clientNoContextTakeover: true }), {
+    ...DEFAULTS,
+    clientNoContextTakeover: true,
+  });
+  assertEquals(
+    acceptDeflate("permessage-deflate; client_no_context_takeover", {})?.clientNoContextTakeover,
+    true,
+  );
+  assertEquals(acceptDeflate("permessage-deflate", {})?.clientNoContextTakeover, false);
+});
+
 Deno.test("a client fails the connection with 1010 on an extension it did not offer", () => {
   rejects("x-foo");
   rejects("permessage-deflate", null);
