@@ -365,8 +365,8 @@ export function acceptDeflate(
 
   const params: DeflateParams = {
     serverNoContextTakeover: false,
-    // Offered, it binds the client whether or not the server echoes it: "even if the server
-    // doesn't include [it] ..., the client is not going to use context takeover" (7.1.1.2).
+    // Once offered, it binds the client whether or not the server's answer repeats it
+    // (RFC 7692 section 7.1.1.2).
     clientNoContextTakeover: !!options.clientNoContextTakeover,
     serverMaxWindowBits: 15,
     clientMaxWindowBits: options.clientMaxWindowBits ?? 15,
