@@ -459,8 +459,17 @@ export abstract class Http2Connection {
         if (frame === null) return;
         this.#dispatch(frame);
       } catch (err) {
-        if (err instanceof Http2Error && err.scope === "stream") this.#onStreamError(err);
-        else throw err;
+        if (!(err instanceof Http2Error) || err.scope !== "stream") throw err;
+        if (!this.#gotFirstSettings) {
+          // A frame that fails its own checks as a stream error (a WINDOW_UPDATE of 0, a bad
+          // PRIORITY) is no SETTINGS either: as the peer's first frame, a broken preface
+          // (RFC 9113 section 3.4), not a RST_STREAM and a connection that goes on.
+          throw connectionError(
+            Http2ErrorCode.PROTOCOL_ERROR,
+            `the connection preface must start with a SETTINGS frame (${err.message})`,
+          );
+        }
+        this.#onStreamError(err);
       }
     }
   }

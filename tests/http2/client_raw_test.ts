@@ -215,6 +215,30 @@ Deno.test("client answers HEADERS opening a server stream with GOAWAY PROTOCOL_E
   await c.client.finished;
 });
 
+Deno.test("client answers a stream error as the server's first frame with GOAWAY PROTOCOL_ERROR, not RST_STREAM (RFC 9113 3.4)", async () => {
+  // A WINDOW_UPDATE of 0 or a malformed PRIORITY on an open stream is a stream error, but
+  // as the server's first frame it is a broken preface; the SETTINGS after it changes nothing.
+  const firsts = [
+    windowUpdate(1, 0),
+    frame(T.PRIORITY, 0, 1, [0, 0, 0]),
+    frame(T.PRIORITY, 0, 1, [0, 0, 0, 1, 15]),
+  ];
+  for (const first of firsts) {
+    const [a, b] = memoryPair();
+    const client = await Http2ClientConnection.connect(a, { settings: new HTTP2Settings() });
+    const p = start(client, get()); // stream 1 is open before the server's preface
+    const server = new RawPeer(b);
+    await server.expectPreface();
+    await server.until((f) => f.type === T.HEADERS && f.streamId === 1);
+    await server.send(first, settings(), settingsAck());
+    await server.expectGoAway(E.PROTOCOL_ERROR);
+    assertEquals(server.log.some((f) => f.type === T.RST_STREAM), false);
+    const err = await assertRejects(() => p, Http2Error) as Http2Error;
+    assertEquals([err.code, err.scope], [E.PROTOCOL_ERROR, "connection"]);
+    await client.finished;
+  }
+});
+
 Deno.test("client queues requests beyond the server's MAX_CONCURRENT_STREAMS", async () => {
   const c = await startClient({}, [[S.MAX_CONCURRENT_STREAMS, 1]]);
   let changes = 0;

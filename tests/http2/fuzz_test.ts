@@ -20,7 +20,7 @@
  */
 
 import { assert, assertEquals } from "@std/assert";
-import { Random } from "../_random.ts";
+import type { Random } from "../_random.ts";
 import { Http2Error } from "../../http2/errors.ts";
 import { HpackEncoder } from "../../http2/hpack/mod.ts";
 import { HTTP2Settings } from "../../http2/settings.ts";
@@ -49,6 +49,7 @@ import {
   T,
   windowUpdate,
 } from "./_frames.ts";
+import { caseRandom, describeFrame, hex, typeName, within } from "./_fuzz.ts";
 import {
   checkAlive,
   finish,
@@ -64,46 +65,6 @@ const MAX_ID = 0x7fffffff;
 const MAX_CODE = 0xd;
 /** How long the server may take to answer the probe, or to close after its GOAWAY. */
 const DEADLINE_MS = 3000;
-
-/** The random source of case `index` of a test seeded with `seed`. */
-function caseRandom(seed: number, index: number): Random {
-  return new Random((seed ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0);
-}
-
-function hex(bytes: Uint8Array, max = 4096): string {
-  let s = "";
-  for (let i = 0; i < bytes.byteLength && s.length < max; i++) {
-    s += bytes[i].toString(16).padStart(2, "0");
-  }
-  return bytes.byteLength * 2 > max ? `${s}... (${bytes.byteLength} bytes)` : s;
-}
-
-const TYPE_NAMES = Object.fromEntries(Object.entries(T).map(([k, v]) => [v, k]));
-
-/** One frame as sent, for messages: `HEADERS flags=0x05 stream=3 len=12 <hex>`. */
-function describeFrame(f: Uint8Array): string {
-  const len = (f[0] << 16) | (f[1] << 8) | f[2];
-  const name = TYPE_NAMES[f[3]] ?? `0x${f[3].toString(16)}`;
-  const id = readU32(f, 5);
-  const lie = len !== f.byteLength - 9 ? ` (payload ${f.byteLength - 9})` : "";
-  return `${name} flags=0x${f[4].toString(16)} stream=${id} len=${len}${lie} ${
-    hex(f.subarray(9), 512)
-  }`;
-}
-
-async function within<R>(p: Promise<R>, ms: number, what: () => string): Promise<R> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what()}: nothing within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 // ---------------------------------------------------------------- what the server reads
 
@@ -270,7 +231,7 @@ class ServerFrames {
 
   add(f: RawFrame & { fields?: [string, string][] }): void {
     const id = f.streamId;
-    const where = `${this.label}: server sent ${TYPE_NAMES[f.type] ?? f.type} on stream ${id}`;
+    const where = `${this.label}: server sent ${typeName(f.type)} on stream ${id}`;
     const onStream = () => {
       assert(id !== 0 && this.ids.has(id), `${where}: a stream the client never named`);
       assert(!this.#reset.has(id), `${where} after its RST_STREAM`);
