@@ -6,6 +6,19 @@
  * @module
  */
 
+/**
+ * A number from the environment (a fuzz test's `FUZZ_SEED`, say), or `null` when it is not
+ * set or the test may not read the environment.
+ */
+export function knob(name: string): number | null {
+  try {
+    const value = Deno.env.get(name);
+    return value ? Number(value) : null;
+  } catch {
+    return null; // no env permission
+  }
+}
+
 /** A deterministic random source. */
 export class Random {
   #state: number;

@@ -5,7 +5,7 @@
  * @module
  */
 import { Random } from "../_random.ts";
-import { readU32, T } from "./_frames.ts";
+import { frame, readU32, T } from "./_frames.ts";
 
 /** The random source of case `index` of a test seeded with `seed`. */
 export function caseRandom(seed: number, index: number): Random {
@@ -53,4 +53,40 @@ export async function within<R>(p: Promise<R>, ms: number, what: () => string): 
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * `f`, or a copy with, each at `rate`, its flags, stream id (`pickId`), payload (mutated) or
+ * length field (one of `lengths(payload length)`) broken: `f` itself when nothing broke.
+ */
+export function breakSome(
+  r: Random,
+  f: Uint8Array,
+  rate: number,
+  pickId: () => number,
+  lengths: (payloadLength: number) => number[],
+): Uint8Array {
+  const broken = () => r.next() < rate;
+  let flags = f[4];
+  let id = readU32(f, 5);
+  let payload = f.subarray(9);
+  let length: number | undefined;
+  let changed = false;
+  if (broken()) {
+    flags = r.int(256);
+    changed = true;
+  }
+  if (broken()) {
+    id = pickId();
+    changed = true;
+  }
+  if (broken()) {
+    payload = r.mutate(payload);
+    changed = true;
+  }
+  if (broken()) {
+    length = r.pick(lengths(payload.byteLength));
+    changed = true;
+  }
+  return changed ? frame(f[3], flags, id, payload, length) : f;
 }

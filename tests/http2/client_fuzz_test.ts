@@ -55,7 +55,7 @@ import { Http2ClientConnection } from "../../http2/client_connection.ts";
 import { errorCodeName, Http2Error } from "../../http2/errors.ts";
 import { type HpackDecoder, HpackEncoder } from "../../http2/hpack/mod.ts";
 import { HTTP2Settings, type HTTP2SettingsInit } from "../../http2/settings.ts";
-import type { Random } from "../_random.ts";
+import { knob, type Random } from "../_random.ts";
 import {
   block,
   concat,
@@ -78,7 +78,7 @@ import {
   T,
   windowUpdate,
 } from "./_frames.ts";
-import { caseRandom, describeFrame, hex, typeName, within } from "./_fuzz.ts";
+import { breakSome, caseRandom, describeFrame, hex, typeName, within } from "./_fuzz.ts";
 
 /** The largest stream id, and the largest flow-control window (both 2^31-1). */
 const MAX_ID = 0x7fffffff;
@@ -100,16 +100,6 @@ const { NO_ERROR, PROTOCOL_ERROR, FLOW_CONTROL_ERROR, STREAM_CLOSED, FRAME_SIZE_
 const { REFUSED_STREAM, CANCEL, COMPRESSION_ERROR } = E;
 
 // ---------------------------------------------------------------- helpers
-
-/** A number from the environment, if set and allowed. */
-function knob(name: string): number | null {
-  try {
-    const value = Deno.env.get(name);
-    return value ? Number(value) : null;
-  } catch {
-    return null; // no env permission
-  }
-}
 
 /** Lets the promise callbacks of the current turn (settled requests) run. */
 function turns(): Promise<void> {
@@ -2295,34 +2285,12 @@ const PARTS: ((g: Gen) => Uint8Array[])[] = [
 
 /** A frame as built, then maybe broken: its flags, stream id, payload or length field. */
 function breakFrame(r: Random, g: Gen, f: Uint8Array, rate: number): Uint8Array {
-  const broken = () => r.next() < rate;
-  let flags = f[4];
-  let id = readU32(f, 5);
-  let payload = f.subarray(9);
-  let length: number | undefined;
-  let changed = false;
-  if (broken()) {
-    flags = r.int(256);
-    changed = true;
-  }
-  if (broken()) {
-    id = pickId(g);
-    changed = true;
-  }
-  if (broken()) {
-    payload = r.mutate(payload);
-    changed = true;
-  }
-  if (broken()) {
-    length = r.pick([
-      0,
-      Math.max(0, payload.byteLength - 1 - r.int(4)),
-      payload.byteLength + 1 + r.int(4),
-      r.int(64),
-    ]);
-    changed = true;
-  }
-  return changed ? frame(f[3], flags, id, payload, length) : f;
+  return breakSome(r, f, rate, () => pickId(g), (n) => [
+    0,
+    Math.max(0, n - 1 - r.int(4)),
+    n + 1 + r.int(4),
+    r.int(64),
+  ]);
 }
 
 /** 1-6 random parts (mostly fewer) after the set-up, their frames now and then broken. */

@@ -49,7 +49,7 @@ import {
   T,
   windowUpdate,
 } from "./_frames.ts";
-import { caseRandom, describeFrame, hex, typeName, within } from "./_fuzz.ts";
+import { breakSome, caseRandom, describeFrame, hex, typeName, within } from "./_fuzz.ts";
 import {
   checkAlive,
   finish,
@@ -614,40 +614,20 @@ function ignorableFrame(r: Random): Uint8Array {
 /** A frame made well-formed, then maybe broken: flags, stream id, payload or length. */
 function fuzzFrame(r: Random, seq: Seq, breakRate: number): Uint8Array {
   const f = wellFormed(r, seq);
-  const broken = () => r.next() < breakRate;
-  let flags = f[4];
-  let id = readU32(f, 5);
-  let payload = f.subarray(9);
-  let length: number | undefined;
-  let changed = false;
-  if (broken()) {
-    flags = r.int(256);
-    changed = true;
+  const out = breakSome(r, f, breakRate, () => streamId(r), (n) => [
+    0,
+    Math.max(0, n - 1 - r.int(4)),
+    n + 1 + r.int(4),
+    16384,
+    16385,
+    1 << 20,
+    0xffffff,
+    r.int(64),
+  ]);
+  if (out !== f && out[3] === T.HEADERS && (out[4] & F.END_HEADERS) === 0) {
+    seq.openBlock = readU32(out, 5) & MAX_ID;
   }
-  if (broken()) {
-    id = streamId(r);
-    changed = true;
-  }
-  if (broken()) {
-    payload = r.mutate(payload);
-    changed = true;
-  }
-  if (broken()) {
-    length = r.pick([
-      0,
-      Math.max(0, payload.byteLength - 1 - r.int(4)),
-      payload.byteLength + 1 + r.int(4),
-      16384,
-      16385,
-      1 << 20,
-      0xffffff,
-      r.int(64),
-    ]);
-    changed = true;
-  }
-  if (!changed) return f;
-  if (f[3] === T.HEADERS && (flags & F.END_HEADERS) === 0) seq.openBlock = id & MAX_ID;
-  return frame(f[3], flags, id, payload, length);
+  return out;
 }
 
 /** The streams each structured case starts with: 1 ended, 3 open, 5 reset by the client. */

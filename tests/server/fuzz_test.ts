@@ -16,7 +16,7 @@ import { listen, type Server } from "../../server/server.ts";
 import { type Handler, streamHandler } from "../../server/stream_handler.ts";
 import { upgrade } from "../../websockets/upgrade.ts";
 import type { Conn } from "../../conn/types.ts";
-import { Random } from "../_random.ts";
+import { knob, Random } from "../_random.ts";
 import { utf8 } from "../_fixtures.ts";
 import { dial, rawExchange, statusOf } from "./_raw.ts";
 
@@ -174,13 +174,7 @@ function latin1(bytes: Uint8Array): string {
 
 /** The seed from `FUZZ_SEED`, if set (to run other cases than the fixed ones), else `fixed`. */
 function seedOr(fixed: number): number {
-  let env: string | undefined;
-  try {
-    env = Deno.env.get("FUZZ_SEED");
-  } catch {
-    // no env permission: the fixed seed
-  }
-  return env ? Number(env) : fixed;
+  return knob("FUZZ_SEED") ?? fixed;
 }
 
 /** What the server and the handler report, and what the handler is waiting for. */

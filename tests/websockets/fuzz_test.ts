@@ -34,7 +34,7 @@ import { WebSocketError } from "../../websockets/errors.ts";
 import type { DeflateParams } from "../../websockets/permessage_deflate.ts";
 import { WebSocket, type WebSocketMessage } from "../../websockets/websocket.ts";
 import { join } from "../_bytes.ts";
-import { Random } from "../_random.ts";
+import { knob, Random } from "../_random.ts";
 import { deadline, rawFrame, toHex, utf8 } from "./_helpers.ts";
 
 /** The receiving end under test. */
@@ -645,16 +645,6 @@ function check(
   else {
     const close = "close" in back.end ? back.end.close : back.end;
     assertEquals(close, sentCode, `the close frame's code: ${sentWhat}`);
-  }
-}
-
-/** A number from the environment, if set and allowed. */
-function knob(name: string): number | null {
-  try {
-    const value = Deno.env.get(name);
-    return value ? Number(value) : null;
-  } catch {
-    return null; // no env permission
   }
 }
 

@@ -71,7 +71,7 @@ import type { WebSocketConnection } from "../../websockets/upgrade.ts";
 import { ProxyConfig } from "../../client/proxy.ts";
 import { RequestTimeoutError, ResponseHeaderTimeoutError } from "../../client/errors.ts";
 import { join } from "../_bytes.ts";
-import { Random } from "../_random.ts";
+import { knob, Random } from "../_random.ts";
 import { bytes, rawServer, str } from "../client/_helpers.ts";
 import { deadline, KEY as MASK, rawFrame, RUNTIME, utf8 } from "./_helpers.ts";
 
@@ -93,16 +93,6 @@ function shuffle<T>(rnd: Random, items: T[]): T[] {
     [items[i], items[j]] = [items[j], items[i]];
   }
   return items;
-}
-
-/** A number from the environment, if set and allowed. */
-function knob(name: string): number | null {
-  try {
-    const value = Deno.env.get(name);
-    return value ? Number(value) : null;
-  } catch {
-    return null; // no env permission
-  }
 }
 
 /** Waits for `promise`, failing with `what` after `ms`. */
