@@ -153,10 +153,18 @@ export class Deadlines {
   /**
    * Wraps a response body: the read-idle timer runs while its consumer waits for bytes, and
    * every timer stops when the body ends, fails or is cancelled.
+   *
+   * @param body The response body.
+   * @param final `false` for the body of a redirect that the client drains before the next
+   *   hop: the read-idle timer watches it too, but the request's timers go on after it.
    */
-  watchResponseBody(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  watchResponseBody(body: ReadableStream<Uint8Array>, final = true): ReadableStream<Uint8Array> {
     const source = body.getReader();
     const read = this.#read;
+    const end = () => {
+      if (final) this.dispose();
+      else read?.disarm();
+    };
     return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         read?.arm();
@@ -164,17 +172,17 @@ export class Deadlines {
         try {
           r = await source.read();
         } catch (error) {
-          this.dispose();
+          end();
           throw error;
         }
         read?.disarm();
         if (r.done) {
-          this.dispose();
+          end();
           controller.close();
         } else controller.enqueue(r.value);
       },
       cancel: (reason) => {
-        this.dispose();
+        end();
         return source.cancel(reason);
       },
     }, { highWaterMark: 0 });

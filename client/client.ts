@@ -397,7 +397,13 @@ export class Client implements AsyncDisposable {
           headers.delete("cookie");
           headers.delete("host");
         }
-        await discard(response.body);
+        // The drain is a read of a response body: readIdleTimeout bounds it (else a redirect
+        // whose body stops short would hang here until requestTimeout, or forever).
+        await discard(
+          response.body && deadlines
+            ? deadlines.watchResponseBody(response.body, false)
+            : response.body,
+        );
         current = next!;
       }
     } catch (error) {

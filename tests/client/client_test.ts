@@ -404,6 +404,28 @@ Deno.test("client: readIdleTimeout fails a body that stalls", async () => {
   await assertRejects(() => res.text(), ReadIdleTimeoutError);
 });
 
+Deno.test("client: readIdleTimeout also bounds the body of a redirect being drained, and still runs after it", async () => {
+  await using server = await rawServer(async ({ reader, send, closed }) => {
+    for (let head = await readHead(reader); head !== null; head = await readHead(reader)) {
+      const target = head.split(" ")[1];
+      if (target === "/stall") {
+        // A redirect whose body stops short: the client drains it before following.
+        await send("HTTP/1.1 301 Moved\r\nlocation: /next\r\ncontent-length: 10\r\n\r\npart");
+        return await closed;
+      }
+      if (target === "/drained") {
+        await send("HTTP/1.1 302 Found\r\nlocation: /next\r\ncontent-length: 4\r\n\r\nbody");
+      } else await send("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\npart");
+    }
+  });
+  // requestTimeout only as a backstop: the drain used to wait for it (or forever without it).
+  await using client = testClient({ readIdleTimeout: 60, requestTimeout: 2000 });
+  await assertRejects(() => client.get(`${server.origin}/stall`), ReadIdleTimeoutError);
+  const res = await client.get(`${server.origin}/drained`);
+  assertEquals(res.redirected, true);
+  await assertRejects(() => res.text(), ReadIdleTimeoutError);
+});
+
 Deno.test("client: writeIdleTimeout fails an upload the server stops reading", async () => {
   await using server = await rawServer(async ({ reader, closed }) => {
     await readHead(reader);
