@@ -319,7 +319,9 @@ export function parseResponseHead(head: Uint8Array, limits: ParseLimits = {}): P
   const minor = parseVersion(line.slice(0, sp1));
   const code = line.slice(sp1 + 1, sp1 + 4);
   const after = line.charCodeAt(sp1 + 4);
-  if (!/^\d{3}$/.test(code) || !(Number.isNaN(after) || after === 32)) {
+  // Three digits (RFC 9112 section 4); below 100 is no status at all (RFC 9110 section 15),
+  // and taking it for an interim 1xx would skip it.
+  if (!/^[1-9]\d\d$/.test(code) || !(Number.isNaN(after) || after === 32)) {
     throw new HttpParseError(400, "malformed status code");
   }
   const statusText = line.slice(sp1 + 5);

@@ -572,6 +572,8 @@ Deno.test("malformed status lines are rejected with 400", () => {
       "HTTP/1.1 200 O\rK",
       "HTTP/1.1 200 OK\n",
       "HTTP/1.1 -20 OK",
+      "HTTP/1.1 099 Odd", // below 100: no status (RFC 9110 section 15), not an interim one
+      "HTTP/1.1 000 OK",
       "http/1.1 200 OK",
       " HTTP/1.1 200 OK",
     ]
