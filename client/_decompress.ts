@@ -94,9 +94,50 @@ export function decodeBody(
     else if (coding === "br" && brotliFormat() !== null) steps.push(brotliFormat()!);
     else return null;
   }
-  let out = body;
+  if (steps.length === 0) return body;
+  // The source's own errors (a timeout, a cut-off body) pass through as they are; a
+  // decompressor's become a TypeError, as fetch's are, the same on every runtime (Node's
+  // zlib throws a plain Error with a Z_DATA_ERROR code).
+  const source = body.getReader();
+  let sourceError: { error: unknown } | null = null;
+  let out = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let r: ReadableStreamReadResult<Uint8Array>;
+      try {
+        r = await source.read();
+      } catch (error) {
+        sourceError = { error };
+        throw error;
+      }
+      if (r.done) controller.close();
+      else controller.enqueue(r.value);
+    },
+    cancel(reason) {
+      return source.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
   for (let i = steps.length - 1; i >= 0; i--) {
     out = steps[i] === "deflate" ? inflate(out) : out.pipeThrough(decompressor(steps[i]));
   }
-  return out;
+  const decoded = out.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let r: ReadableStreamReadResult<Uint8Array>;
+      try {
+        r = await decoded.read();
+      } catch (error) {
+        if (error instanceof TypeError || (sourceError !== null && sourceError.error === error)) {
+          throw error;
+        }
+        throw new TypeError(`corrupt ${encoding} body: ${(error as Error)?.message ?? error}`, {
+          cause: error,
+        });
+      }
+      if (r.done) controller.close();
+      else controller.enqueue(r.value);
+    },
+    cancel(reason) {
+      return decoded.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
 }

@@ -201,6 +201,18 @@ async function encodingServer() {
   }) as typeof server & { readonly text: string; readonly lastAccept: string | null };
 }
 
+Deno.test("client: a corrupt gzip or deflate body fails its read with a TypeError on every runtime, as fetch's does", async () => {
+  await using server = await countingServe(() =>
+    new Response(new TextEncoder().encode("this is not compressed at all"), {
+      headers: { "content-encoding": "gzip" },
+    })
+  );
+  await using client = testClient();
+  const res = await client.get(`${server.origin}/`);
+  const error = await assertRejects(() => res.text());
+  assert(error instanceof TypeError, `${(error as Error)?.constructor?.name}: ${error}`);
+});
+
 Deno.test("client: gzip and deflate (zlib or raw) bodies are decoded, with accept-encoding sent", async () => {
   await using server = await encodingServer();
   await using client = testClient();
