@@ -53,6 +53,10 @@ export interface TransportOptions {
   connectTimeout?: number;
   /** How long HTTP/1.1 waits for `100 Continue` before sending the body anyway (ms). Default 1000. */
   expectContinueTimeout?: number;
+  /** The largest HTTP/1.1 response head accepted, in bytes. Default 256 KiB. */
+  maxHeadSize?: number;
+  /** The most header fields in an HTTP/1.1 response head. Default 500. */
+  maxHeaderCount?: number;
 }
 
 /** A request for {@linkcode Transport.request}: a protocol request plus routing. */
@@ -204,7 +208,7 @@ export class Transport implements AsyncDisposable {
   /** Every open connection, including HTTP/2 ones draining after GOAWAY (out of their pool). */
   #live = new Set<ProtocolConnection>();
   #connectTimeout: number;
-  #expectContinueTimeout: number | undefined;
+  #h1Limits: Pick<TransportOptions, "expectContinueTimeout" | "maxHeadSize" | "maxHeaderCount">;
   #pools = new Map<string, Pool>();
   #knownH1 = new Set<string>();
   #dials = new Set<AbortController>();
@@ -227,7 +231,11 @@ export class Transport implements AsyncDisposable {
     this.#preferHttp2 = options.preferHttp2 ?? true;
     this.#http2Settings = options.http2Settings;
     this.#connectTimeout = options.connectTimeout ?? 30_000;
-    this.#expectContinueTimeout = options.expectContinueTimeout;
+    this.#h1Limits = {
+      expectContinueTimeout: options.expectContinueTimeout,
+      maxHeadSize: options.maxHeadSize,
+      maxHeaderCount: options.maxHeaderCount,
+    };
   }
 
   /** Whether https:// connections offer HTTP/2. */
@@ -548,7 +556,7 @@ export class Transport implements AsyncDisposable {
     return new H1ClientConnection(conn, {
       absoluteForm: forward,
       proxyAuthorization: forward ? proxyAuthorization(proxy!) : undefined,
-      expectContinueTimeout: this.#expectContinueTimeout,
+      ...this.#h1Limits,
     });
   }
 

@@ -2,6 +2,8 @@ import { assert, assertEquals, assertRejects } from "@std/assert";
 import { Transport, type TransportRequest } from "../../client/transport.ts";
 import { ConnectionClosedError, ConnectTimeoutError } from "../../client/errors.ts";
 import { CA, CERT, KEY } from "../_fixtures.ts";
+import { HeadTooLargeError } from "../../http1/buffered_reader.ts";
+import { HttpParseError } from "../../http1/parse.ts";
 import { countingServe, delay, rawServer, readHead, readRequest } from "./_helpers.ts";
 
 function get(url: string, init: Partial<TransportRequest> = {}): TransportRequest {
@@ -83,6 +85,23 @@ Deno.test("transport: idle connections close after idleTimeout", async () => {
   assertEquals(transport.stats().connections, 0);
   await text(await transport.request(get(server.origin)));
   assertEquals(server.connections, 2);
+});
+
+Deno.test("transport: maxHeadSize and maxHeaderCount bound the response heads it accepts", async () => {
+  const fields = Array.from({ length: 20 }, (_, i) => `x-f${i}: ${"v".repeat(10)}`).join("\r\n");
+  await using server = await countingServe(() => new Response("ok"));
+  await using big = await rawServer(async ({ reader, send }) => {
+    await readRequest(reader);
+    await send(`HTTP/1.1 200 OK\r\n${fields}\r\ncontent-length: 2\r\n\r\nok`);
+  });
+  await using small = new Transport({ maxHeadSize: 200 });
+  await assertRejects(() => small.request(get(big.origin)), HeadTooLargeError);
+  await using few = new Transport({ maxHeaderCount: 10 });
+  const error = await assertRejects(() => few.request(get(big.origin)), HttpParseError);
+  assertEquals(error.status, 431);
+  await using roomy = new Transport({ maxHeadSize: 4096, maxHeaderCount: 30 });
+  assertEquals(await text(await roomy.request(get(big.origin))), "ok");
+  assertEquals(await text(await small.request(get(server.origin))), "ok");
 });
 
 /** Answers the first request on the first connection, then reads the next one and drops it. */
