@@ -10,3 +10,26 @@ export function join(parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/** The bytes as a string literal, one character a byte (latin1), `\xNN` for the unprintable. */
+export function escapeBytes(bytes: Uint8Array): string {
+  let out = "";
+  for (const b of bytes) {
+    if (b === 0x5c) out += "\\\\";
+    else if (b === 0x22) out += '\\"';
+    else if (b === 13) out += "\\r";
+    else if (b === 10) out += "\\n";
+    else if (b >= 0x20 && b < 0x7f) out += String.fromCharCode(b);
+    else out += "\\x" + b.toString(16).padStart(2, "0");
+  }
+  return `"${out}"`;
+}
+
+/** The bytes as a string, one character a byte (latin1). */
+export function latin1(bytes: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < bytes.byteLength; i += 4096) {
+    out += String.fromCharCode(...bytes.subarray(i, i + 4096));
+  }
+  return out;
+}

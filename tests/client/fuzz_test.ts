@@ -35,7 +35,8 @@ import { ConnectionClosedError, RedirectError, TimeoutError } from "../../client
 import { HeadTooLargeError, UnexpectedEofError } from "../../http1/buffered_reader.ts";
 import { HttpParseError } from "../../http1/parse.ts";
 import type { Conn } from "../../conn/types.ts";
-import { Random } from "../_random.ts";
+import { knob, Random } from "../_random.ts";
+import { escapeBytes, latin1 } from "../_bytes.ts";
 import { bytes, delay, type RawServer, rawServer, readRequest } from "./_helpers.ts";
 
 /** The fuzzed requests' `responseHeaderTimeout` and `readIdleTimeout` (no `requestTimeout`). */
@@ -356,8 +357,8 @@ function describe(seed: number, c: Case): string {
   const answers = c.answers.map((a, e) => {
     const cuts = a.pieces.map((p) => p.byteLength).join("+");
     const shown = a.bytes.byteLength > 4096
-      ? `${escape(a.bytes.subarray(0, 4096))}... (${a.bytes.byteLength} bytes)`
-      : escape(a.bytes);
+      ? `${escapeBytes(a.bytes.subarray(0, 4096))}... (${a.bytes.byteLength} bytes)`
+      : escapeBytes(a.bytes);
     return `/${c.index}/${e}${e === c.mutated ? " (mutated)" : ""}: ${a.bytes.byteLength} bytes ` +
       `written as ${cuts}${a.close ? ", then closed" : ""}: ${shown}`;
   });
@@ -365,42 +366,9 @@ function describe(seed: number, c: Case): string {
     `maxRedirects ${c.maxRedirects}):\n    ${answers.join("\n    ")}`;
 }
 
-/** The bytes as a string literal, one character a byte (latin1), `\xNN` for the unprintable. */
-function escape(data: Uint8Array): string {
-  let out = "";
-  for (const b of data) {
-    if (b === 0x5c) out += "\\\\";
-    else if (b === 0x22) out += '\\"';
-    else if (b === 13) out += "\\r";
-    else if (b === 10) out += "\\n";
-    else if (b >= 0x20 && b < 0x7f) out += String.fromCharCode(b);
-    else out += "\\x" + b.toString(16).padStart(2, "0");
-  }
-  return `"${out}"`;
-}
-
-function latin1(data: Uint8Array): string {
-  let out = "";
-  for (let i = 0; i < data.byteLength; i += 4096) {
-    out += String.fromCharCode(...data.subarray(i, i + 4096));
-  }
-  return out;
-}
-
-/** An integer from the environment variable `name`, if set. */
-function envInt(name: string): number | undefined {
-  let env: string | undefined;
-  try {
-    env = Deno.env.get(name);
-  } catch {
-    // no env permission
-  }
-  return env ? Number(env) : undefined;
-}
-
 /** The seed from `FUZZ_SEED`, if set (to run other cases than the fixed ones), else `fixed`. */
 function seedOr(fixed: number): number {
-  return envInt("FUZZ_SEED") ?? fixed;
+  return knob("FUZZ_SEED") ?? fixed;
 }
 
 /** The probe's answer: a normal response naming the case it follows. */
@@ -710,7 +678,7 @@ async function call(
   ) {
     wrong.push(
       `a body of ${body.byteLength} bytes was delivered for Content-Length ${length}: ` +
-        escape(body.subarray(0, 300)),
+        escapeBytes(body.subarray(0, 300)),
     );
   }
   return { wrong, broken: false, outcome: "ok", response, body };
@@ -765,7 +733,7 @@ async function runCase(
         wrong.push(
           `${what} did not get its own answer (${result.outcome}: status ` +
             `${result.response?.status}, x-probe ${result.response?.headers.get("x-probe")}, ` +
-            `body ${text === undefined ? "none" : escape(result.body!)}): were bytes of the ` +
+            `body ${text === undefined ? "none" : escapeBytes(result.body!)}): were bytes of the ` +
             `case read as its response?`,
         );
       }
@@ -803,8 +771,8 @@ async function runCase(
 
 /** Runs `cases` in `LANES` lanes against one server, and asserts every invariant. */
 async function fuzz(seed: number, all: Case[]): Promise<void> {
-  const only = envInt("FUZZ_CASE");
-  const cases = only === undefined ? all : all.filter((c) => c.index === only);
+  const only = knob("FUZZ_CASE");
+  const cases = only === null ? all : all.filter((c) => c.index === only);
   const byIndex = new Map(cases.map((c) => [c.index, c]));
   await using server = await startServer(byIndex);
   const outcomes = new Map<string, number>();
@@ -835,7 +803,7 @@ async function fuzz(seed: number, all: Case[]): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: LANES }, (_, n) => lane(n)));
-  if (envInt("FUZZ_VERBOSE")) {
+  if (knob("FUZZ_VERBOSE")) {
     let expired = 0;
     for (let n = 0; n < LANES; n++) expired += server.lane(n).expired;
     console.log(

@@ -17,6 +17,7 @@ import { type Handler, streamHandler } from "../../server/stream_handler.ts";
 import { upgrade } from "../../websockets/upgrade.ts";
 import type { Conn } from "../../conn/types.ts";
 import { knob, Random } from "../_random.ts";
+import { escapeBytes, latin1 } from "../_bytes.ts";
 import { utf8 } from "../_fixtures.ts";
 import { dial, rawExchange, statusOf } from "./_raw.ts";
 
@@ -147,29 +148,7 @@ function describe(seed: number, c: Case): string {
   const cuts = c.pieces.map((p) => p.byteLength).join("+");
   const sent = `${c.input.byteLength} bytes written as ${cuts}`;
   return `seed ${seed} case ${c.index} (${c.from}; ${sent}; ` +
-    `${c.halfClose ? "half-closed" : "left open"}): input ${escape(c.input)}`;
-}
-
-/** The bytes as a string literal, one character a byte (latin1), `\xNN` for the unprintable. */
-function escape(bytes: Uint8Array): string {
-  let out = "";
-  for (const b of bytes) {
-    if (b === 0x5c) out += "\\\\";
-    else if (b === 0x22) out += '\\"';
-    else if (b === 13) out += "\\r";
-    else if (b === 10) out += "\\n";
-    else if (b >= 0x20 && b < 0x7f) out += String.fromCharCode(b);
-    else out += "\\x" + b.toString(16).padStart(2, "0");
-  }
-  return `"${out}"`;
-}
-
-function latin1(bytes: Uint8Array): string {
-  let out = "";
-  for (let i = 0; i < bytes.byteLength; i += 4096) {
-    out += String.fromCharCode(...bytes.subarray(i, i + 4096));
-  }
-  return out;
+    `${c.halfClose ? "half-closed" : "left open"}): input ${escapeBytes(c.input)}`;
 }
 
 /** The seed from `FUZZ_SEED`, if set (to run other cases than the fixed ones), else `fixed`. */
@@ -332,7 +311,7 @@ function statusesOf(answer: string): number[] {
 /** The invariants of one case; returns what is wrong, or null. */
 function violation(outcome: Outcome, allowed: Set<number>): string | null {
   const text = latin1(outcome.answer);
-  const shown = escape(outcome.answer.subarray(0, 300)) +
+  const shown = escapeBytes(outcome.answer.subarray(0, 300)) +
     (outcome.answer.byteLength > 300 ? "..." : "");
   if (!outcome.ended) {
     return `the connection did not end within ${DEADLINE} ms; the server sent ${shown}`;
@@ -406,7 +385,7 @@ Deno.test("each request the mutations start from is answered as expected as it i
     const { answer, ended } = await send(server.port, c);
     const text = latin1(answer);
     assert(ended, `${c.from}: no end`);
-    assertEquals(statusesOf(text), SEEDS[i].statuses, `${c.from}: ${escape(answer)}`);
+    assertEquals(statusesOf(text), SEEDS[i].statuses, `${c.from}: ${escapeBytes(answer)}`);
     if (SEEDS[i].body) assert(text.endsWith(`\r\n\r\n${SEEDS[i].body}\n`), `${c.from}: ${text}`);
   }
   assertEquals(observed.reported, []);

@@ -1,5 +1,6 @@
 /** Shared helpers of the WebSocket tests: hex frames, a recording receiver, raw peers. */
 import { assertEquals } from "@std/assert";
+import zlib from "node:zlib";
 import { Receiver, type ReceiverOptions } from "../../websockets/_receiver.ts";
 import type { Inflater } from "../../websockets/_deflate.ts";
 import type { Conn } from "../../conn/types.ts";
@@ -207,4 +208,25 @@ export function rss(): number {
   const proc = (globalThis as { process?: { memoryUsage(): { rss: number } } }).process;
   if (RUNTIME !== "deno" && proc) return proc.memoryUsage().rss;
   return Deno.memoryUsage().rss;
+}
+
+/**
+ * `plain` through a raw deflate stream that keeps its context (a permessage-deflate peer with
+ * context takeover), sync-flushed, without the 00 00 ff ff that ends the flush.
+ */
+export function syncFlushed(
+  stream: ReturnType<typeof zlib.createDeflateRaw>,
+  plain: Uint8Array,
+): Promise<Uint8Array> {
+  return new Promise((resolve) => {
+    const out: Uint8Array[] = [];
+    const onData = (c: Uint8Array) => out.push(c);
+    stream.on("data", onData);
+    stream.write(plain);
+    stream.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+      stream.off("data", onData);
+      const all = cat(...out);
+      resolve(all.slice(0, all.length - 4));
+    });
+  });
 }

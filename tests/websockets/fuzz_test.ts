@@ -35,7 +35,7 @@ import type { DeflateParams } from "../../websockets/permessage_deflate.ts";
 import { WebSocket, type WebSocketMessage } from "../../websockets/websocket.ts";
 import { join } from "../_bytes.ts";
 import { knob, Random } from "../_random.ts";
-import { deadline, rawFrame, toHex, utf8 } from "./_helpers.ts";
+import { deadline, rawFrame, syncFlushed, toHex, utf8 } from "./_helpers.ts";
 
 /** The receiving end under test. */
 interface Setup {
@@ -256,18 +256,8 @@ class Compressor {
   }
 
   #flushed(plain: Uint8Array): Promise<Uint8Array> {
-    const s = this.#stream ??= zlib.createDeflateRaw({ windowBits: 15 });
-    return new Promise((resolve) => {
-      const out: Uint8Array[] = [];
-      const onData = (c: Uint8Array) => out.push(c);
-      s.on("data", onData);
-      s.write(plain);
-      s.flush(zlib.constants.Z_SYNC_FLUSH, () => {
-        s.off("data", onData);
-        const all = join(out);
-        resolve(all.subarray(0, all.length - 4));
-      });
-    });
+    this.#stream ??= zlib.createDeflateRaw({ windowBits: 15 });
+    return syncFlushed(this.#stream, plain);
   }
 
   close(): void {

@@ -73,7 +73,7 @@ import { RequestTimeoutError, ResponseHeaderTimeoutError } from "../../client/er
 import { join } from "../_bytes.ts";
 import { knob, Random } from "../_random.ts";
 import { bytes, rawServer, str } from "../client/_helpers.ts";
-import { deadline, KEY as MASK, rawFrame, RUNTIME, utf8 } from "./_helpers.ts";
+import { deadline, KEY as MASK, rawFrame, RUNTIME, syncFlushed, utf8 } from "./_helpers.ts";
 
 const NO_PROXY = new ProxyConfig();
 const CASE_DEADLINE = 5_000;
@@ -459,18 +459,8 @@ class Deflater {
       });
       return Promise.resolve(new Uint8Array(out.subarray(0, out.length - 4)));
     }
-    const s = this.#stream ??= zlib.createDeflateRaw({ windowBits: this.bits });
-    return new Promise((resolve) => {
-      const out: Uint8Array[] = [];
-      const onData = (c: Uint8Array) => out.push(c);
-      s.on("data", onData);
-      s.write(plain);
-      s.flush(zlib.constants.Z_SYNC_FLUSH, () => {
-        s.off("data", onData);
-        const all = join(out);
-        resolve(all.slice(0, all.length - 4));
-      });
-    });
+    this.#stream ??= zlib.createDeflateRaw({ windowBits: this.bits });
+    return syncFlushed(this.#stream, plain);
   }
 
   close(): void {
