@@ -364,7 +364,7 @@ export class H1Stream implements Stream {
       this.keepAlive = false;
     }
     // Written before end() resolves: the connection may be closed right after it.
-    await this.#releaseHead();
+    if (this.#heldHead !== null) await this.#releaseHead();
   }
 
   abort(reason?: unknown): void {
