@@ -38,6 +38,37 @@ function isZlib(b: Uint8Array): boolean {
   return (b[0] & 0x0f) === 8 && (b[0] >> 4) <= 7 && ((b[0] << 8) | b[1]) % 31 === 0;
 }
 
+/**
+ * A stream that reads `reader` as its consumer pulls (no read-ahead), starting with `first`
+ * if given; a failed read's error goes through `onError`, which throws the one to pass on.
+ */
+function relay(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  onError: (error: unknown) => never = (error) => {
+    throw error;
+  },
+  first?: Uint8Array,
+): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (first !== undefined) controller.enqueue(first);
+    },
+    async pull(controller) {
+      let r: ReadableStreamReadResult<Uint8Array>;
+      try {
+        r = await reader.read();
+      } catch (error) {
+        onError(error);
+      }
+      if (r.done) controller.close();
+      else controller.enqueue(r.value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}
+
 /** Inflates an HTTP `deflate` body, which servers send zlib-wrapped (correct) or raw (common). */
 function inflate(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
   const source = body.getReader();
@@ -50,22 +81,8 @@ function inflate(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
           controller.close();
           return;
         }
-        const head = first.value;
-        const rest = new ReadableStream<Uint8Array>({
-          start(c) {
-            c.enqueue(head);
-          },
-          async pull(c) {
-            const r = await source.read();
-            if (r.done) c.close();
-            else c.enqueue(r.value);
-          },
-          cancel(reason) {
-            return source.cancel(reason);
-          },
-        }, { highWaterMark: 0 });
-        const format = isZlib(head) ? "deflate" : "deflate-raw";
-        out = rest.pipeThrough(decompressor(format)).getReader();
+        const format = isZlib(first.value) ? "deflate" : "deflate-raw";
+        out = relay(source, undefined, first.value).pipeThrough(decompressor(format)).getReader();
       }
       const r = await out.read();
       if (r.done) controller.close();
@@ -98,46 +115,20 @@ export function decodeBody(
   // The source's own errors (a timeout, a cut-off body) pass through as they are; a
   // decompressor's become a TypeError, as fetch's are, the same on every runtime (Node's
   // zlib throws a plain Error with a Z_DATA_ERROR code).
-  const source = body.getReader();
   let sourceError: { error: unknown } | null = null;
-  let out = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      let r: ReadableStreamReadResult<Uint8Array>;
-      try {
-        r = await source.read();
-      } catch (error) {
-        sourceError = { error };
-        throw error;
-      }
-      if (r.done) controller.close();
-      else controller.enqueue(r.value);
-    },
-    cancel(reason) {
-      return source.cancel(reason);
-    },
-  }, { highWaterMark: 0 });
+  let out = relay(body.getReader(), (error) => {
+    sourceError = { error };
+    throw error;
+  });
   for (let i = steps.length - 1; i >= 0; i--) {
     out = steps[i] === "deflate" ? inflate(out) : out.pipeThrough(decompressor(steps[i]));
   }
-  const decoded = out.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      let r: ReadableStreamReadResult<Uint8Array>;
-      try {
-        r = await decoded.read();
-      } catch (error) {
-        if (error instanceof TypeError || (sourceError !== null && sourceError.error === error)) {
-          throw error;
-        }
-        throw new TypeError(`corrupt ${encoding} body: ${(error as Error)?.message ?? error}`, {
-          cause: error,
-        });
-      }
-      if (r.done) controller.close();
-      else controller.enqueue(r.value);
-    },
-    cancel(reason) {
-      return decoded.cancel(reason);
-    },
-  }, { highWaterMark: 0 });
+  return relay(out.getReader(), (error) => {
+    if (error instanceof TypeError || (sourceError !== null && sourceError.error === error)) {
+      throw error;
+    }
+    throw new TypeError(`corrupt ${encoding} body: ${(error as Error)?.message ?? error}`, {
+      cause: error,
+    });
+  });
 }
