@@ -181,10 +181,11 @@ export class H1Stream implements Stream {
     const idle = this.bodyIdle;
     if (idle === null || !(idle.ms > 0)) return reading;
     idle.deadlines.arm(this.#bodyDeadline, idle.ms);
-    const disarm = () => idle.deadlines.disarm(this.#bodyDeadline);
-    reading.then(disarm, disarm);
+    reading.then(this.#disarmBody, this.#disarmBody);
     return reading;
   }
+
+  #disarmBody = (): void => this.bodyIdle?.deadlines.disarm(this.#bodyDeadline);
 
   async #sendContinue(): Promise<void> {
     if (!this.parsed.expectContinue || this.#continueSent || this.#state !== "head") return;

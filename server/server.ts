@@ -36,10 +36,12 @@ export interface ServerOptions {
   /** Milliseconds an idle keep-alive connection is kept open waiting for the next request. Default 5 000. */
   keepAliveTimeout?: number;
   /**
-   * Milliseconds a request body may go without a byte while it is read (by the handler, or
-   * by the server dropping what the handler left): then the connection is closed and the
-   * body's reader gets an error, so a client that stops sending mid-body cannot hold a
-   * connection and a handler for ever. `0` turns it off. Default 30 000.
+   * Milliseconds an HTTP/1.1 request body may go without a byte while it is read (by the
+   * handler, or by the server dropping what the handler left): then the connection is closed
+   * and the body's reader gets an error, so a client that stops sending mid-body cannot hold
+   * a connection and a handler for ever. HTTP/1.1 only: over HTTP/2 a stalled body holds one
+   * stream (of `maxConcurrentStreams`) and its handler, not the connection. `0` turns it off.
+   * Default 30 000.
    */
   bodyIdleTimeout?: number;
   /** Unread request body bytes the server reads and drops to keep a connection alive after an early response. Default 64 KiB. */

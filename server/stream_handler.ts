@@ -139,8 +139,8 @@ const FORBIDDEN_METHOD = /^(?:connect|trace|track)$/i;
 /**
  * Answers an exchange that cannot become a `Request`: one whose URL the URL parser rejects
  * (HTTP/1.1 answers those before any handler; an HTTP/2 `:authority` with a port above
- * 65535, say) gets 400, a forbidden method 501. The
- * client's error, not the handler's: the handler is not called and nothing is reported.
+ * 65535, say) gets 400, a forbidden method 501. The client's error, not the handler's: the
+ * handler is not called and nothing is reported.
  */
 function refuse(stream: Stream): Promise<void> {
   return FORBIDDEN_METHOD.test(stream.request.method)
