@@ -86,15 +86,8 @@ export class H1Stream implements Stream {
   #resolveTrailers!: (headers: Headers) => void;
   /** The response head that respond() holds back for the first body bytes (see there). */
   #heldHead: string | null = null;
-  /** Armed while the request body is read (see `bodyIdleTimeout`). */
-  #bodyDeadline: Deadline = {
-    at: 0,
-    expire: () => {
-      // The client stopped sending: its failure, not the handler's (nothing is reported).
-      this.broken = true;
-      this.abort(new Error("request body idle timeout"));
-    },
-  };
+  /** Armed while the request body is read (see `bodyIdleTimeout`); made on first use. */
+  #bodyDeadline: (Deadline & { disarm: () => void }) | null = null;
 
   constructor(
     readonly conn: Conn,
@@ -180,12 +173,19 @@ export class H1Stream implements Stream {
   #timed<T>(reading: Promise<T>): Promise<T> {
     const idle = this.bodyIdle;
     if (idle === null || !(idle.ms > 0)) return reading;
-    idle.deadlines.arm(this.#bodyDeadline, idle.ms);
-    reading.then(this.#disarmBody, this.#disarmBody);
+    const deadline = this.#bodyDeadline ??= {
+      at: 0,
+      expire: () => {
+        // The client stopped sending: its failure, not the handler's (nothing is reported).
+        this.broken = true;
+        this.abort(new Error("request body idle timeout"));
+      },
+      disarm: () => idle.deadlines.disarm(deadline),
+    };
+    idle.deadlines.arm(deadline, idle.ms);
+    reading.then(deadline.disarm, deadline.disarm);
     return reading;
   }
-
-  #disarmBody = (): void => this.bodyIdle?.deadlines.disarm(this.#bodyDeadline);
 
   async #sendContinue(): Promise<void> {
     if (!this.parsed.expectContinue || this.#continueSent || this.#state !== "head") return;
