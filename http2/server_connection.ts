@@ -152,23 +152,19 @@ class H2RequestHead implements RequestHead {
   readonly method: string;
   readonly target: string;
   readonly url: string;
-  #fields: [string, string][];
+  /** The header fields as parsed (no pseudo-headers). */
+  readonly fields: readonly [string, string][];
   #headers: Headers | null = null;
 
   constructor(method: string, target: string, url: string, fields: [string, string][]) {
     this.method = method;
     this.target = target;
     this.url = url;
-    this.#fields = fields;
+    this.fields = fields;
   }
 
   get headers(): Headers {
-    return this.#headers ??= toHeaders(this.#fields);
-  }
-
-  /** Appends the header fields to `headers` (for a Request; see `toRequest`). */
-  appendTo(headers: Headers): void {
-    toHeaders(this.#fields, headers);
+    return this.#headers ??= toHeaders(this.fields);
   }
 }
 
@@ -237,7 +233,7 @@ class ServerStream extends H2Stream implements Stream {
 
   /** Appends the request header fields to `headers` (for a Request; see `toRequest`). */
   appendHeadersTo(headers: Headers): void {
-    this.request.appendTo(headers);
+    toHeaders(this.request.fields, headers);
   }
 
   get trailers(): Promise<Headers> {
