@@ -416,66 +416,63 @@ async function main() {
   const out: string[] = [];
   out.push(`Servers: ${[...labels].map(([k, v]) => `${k} = \`${v}\``).join("; ")}.`, "");
   if (SECTIONS.includes("servers")) {
-    out.push(
+    const small = PLAIN.filter((x) => x.size < MiB);
+    /** A table of `metric` per server and its side-by-side ratio, then the per-round ratios. */
+    const echoTables = (
+      title: string,
+      roundsTitle: string,
+      metric: ((s: Sample) => number) | undefined,
+      fmt: (x: number) => string,
+      oursOverTheirs: boolean,
+    ) => {
+      const over = ([a, b]: [string, string]): [string, string] => oursOverTheirs ? [a, b] : [b, a];
+      const head = ["message", "conns"];
+      for (const [a, b] of PAIRS) head.push(a, b, "ratio");
+      out.push(title, "");
+      out.push(
+        table(
+          head,
+          small.map((x) => {
+            const r = [sizeName(x), `${x.conns}`];
+            for (const pair of PAIRS) {
+              const [n, d] = over(pair);
+              r.push(
+                fmt(med(plain, pair[0], x, metric)),
+                fmt(med(plain, pair[1], x, metric)),
+                fmtR(ratio(plain, n, d, x, metric)),
+              );
+            }
+            return r;
+          }),
+        ),
+        "",
+      );
+      out.push(roundsTitle, "");
+      out.push(
+        table(
+          ["message", "conns", ...PAIRS.map((pair) => over(pair).join(" / "))],
+          small.map((x) => [
+            sizeName(x),
+            `${x.conns}`,
+            ...PAIRS.map((pair) => rounds(plain, ...over(pair), x, metric)),
+          ]),
+        ),
+        "",
+      );
+    };
+    echoTables(
       "### Echo, messages/s (median of rounds), ratio ours/theirs (median of per-round ratios)",
-      "",
+      "Per-round ratios (ours/theirs, in run order):",
+      undefined,
+      fmtN,
+      true,
     );
-    const head = ["message", "conns"];
-    for (const [a, b] of PAIRS) head.push(a, b, "ratio");
-    const rows = PLAIN.filter((x) => x.size < MiB).map((x) => {
-      const r = [sizeName(x), `${x.conns}`];
-      for (const [a, b] of PAIRS) {
-        r.push(fmtN(med(plain, a, x)), fmtN(med(plain, b, x)), fmtR(ratio(plain, a, b, x)));
-      }
-      return r;
-    });
-    out.push(table(head, rows), "");
-    out.push("Per-round ratios (ours/theirs, in run order):", "");
-    out.push(
-      table(
-        ["message", "conns", ...PAIRS.map(([a, b]) => `${a} / ${b}`)],
-        PLAIN.filter((x) => x.size < MiB).map((x) => [
-          sizeName(x),
-          `${x.conns}`,
-          ...PAIRS.map(([a, b]) => rounds(plain, a, b, x)),
-        ]),
-      ),
-      "",
-    );
-    out.push(
+    echoTables(
       "### Echo, server CPU time per message (µs, median of rounds); ratio theirs/ours (above 1: ours needs less)",
-      "",
-    );
-    const cpu = (s: Sample) => s.serverCpuPerMsg ?? NaN;
-    const fmtU = (x: number) => Number.isFinite(x) ? x.toFixed(1) : "n/a";
-    out.push(
-      table(
-        head,
-        PLAIN.filter((x) => x.size < MiB).map((x) => {
-          const r = [sizeName(x), `${x.conns}`];
-          for (const [a, b] of PAIRS) {
-            r.push(
-              fmtU(med(plain, a, x, cpu)),
-              fmtU(med(plain, b, x, cpu)),
-              fmtR(ratio(plain, b, a, x, cpu)),
-            );
-          }
-          return r;
-        }),
-      ),
-      "",
-    );
-    out.push("Per-round CPU ratios (theirs/ours, in run order):", "");
-    out.push(
-      table(
-        ["message", "conns", ...PAIRS.map(([a, b]) => `${b} / ${a}`)],
-        PLAIN.filter((x) => x.size < MiB).map((x) => [
-          sizeName(x),
-          `${x.conns}`,
-          ...PAIRS.map(([a, b]) => rounds(plain, b, a, x, cpu)),
-        ]),
-      ),
-      "",
+      "Per-round CPU ratios (theirs/ours, in run order):",
+      (s) => s.serverCpuPerMsg ?? NaN,
+      (x) => Number.isFinite(x) ? x.toFixed(1) : "n/a",
+      false,
     );
     const big = PLAIN.find((x) => x.size >= MiB)!;
     out.push(
