@@ -62,6 +62,13 @@ export interface Http2ServerOptions {
    */
   stallTimeout?: number;
   /**
+   * Milliseconds a request body may go without DATA while its handler waits to read it
+   * (and the flow-control windows let the client send): then the stream is reset with
+   * RST_STREAM(CANCEL) and the body's reader gets an {@linkcode Http2Error}, which is not
+   * reported. The connection and its other streams live on. Default 30 000; 0 disables.
+   */
+  bodyIdleTimeout?: number;
+  /**
    * Rapid Reset (CVE-2023-44487): RST_STREAM frames a client may send in a burst; the
    * bucket refills at {@linkcode Http2ServerOptions.resetRate} per second. Beyond it:
    * GOAWAY(ENHANCE_YOUR_CALM). Default 1000 (as nghttp2).
@@ -313,6 +320,7 @@ class ServerConnection extends Http2Connection {
   readonly #onError: (error: unknown) => void;
   readonly #idleTimeout: number;
   readonly #stallTimeout: number;
+  readonly #bodyIdleTimeout: number;
   #idleTimer: ReturnType<typeof setTimeout> | null = null;
   #idleSince = 0;
   #prefaceTimer: ReturnType<typeof setTimeout> | null = null;
@@ -336,6 +344,7 @@ class ServerConnection extends Http2Connection {
     this.#onError = options.onError ?? ((err) => console.error("HTTP/2 handler failed:", err));
     this.#idleTimeout = options.idleTimeout ?? 60_000;
     this.#stallTimeout = options.stallTimeout ?? 60_000;
+    this.#bodyIdleTimeout = options.bodyIdleTimeout ?? 30_000;
     this.#scheme = conn.secure ? "https" : "http";
     const local = conn.localAddr;
     this.#defaultAuthority = local.hostname
@@ -359,9 +368,13 @@ class ServerConnection extends Http2Connection {
     return this.closeError ?? new Http2Error(Http2ErrorCode.CANCEL, "HTTP/2 connection closed");
   }
 
-  /** The watchdog period while streams are open: stalls are noticed within a quarter of the limit. */
+  /**
+   * The watchdog period while streams are open: stalls and idle request bodies are noticed
+   * within a quarter of their limits.
+   */
   get #busyPeriod(): number {
-    const periods = [this.#idleTimeout, this.#stallTimeout / 4].filter((t) => t > 0);
+    const periods = [this.#idleTimeout, this.#stallTimeout / 4, this.#bodyIdleTimeout / 4]
+      .filter((t) => t > 0);
     return periods.length > 0 ? Math.min(...periods) : 0;
   }
 
@@ -396,8 +409,32 @@ class ServerConnection extends Http2Connection {
       );
       return;
     }
+    if (this.#bodyIdleTimeout > 0) this.#resetIdleBodies(now);
     this.#armIdle(this.#busyPeriod);
   };
+
+  /**
+   * Resets the streams whose handler has waited `bodyIdleTimeout` for DATA the client could
+   * send. Time the client spent held back by our own windows does not count.
+   */
+  #resetIdleBodies(now: number): void {
+    const connBlocked = this.connRecv.window <= 0;
+    for (const s of this.streams.values()) {
+      const since = s.readWaitingSince;
+      if (since === 0) continue;
+      if (connBlocked || s.recv.window <= 0) {
+        s.readWaitingSince = now;
+        continue;
+      }
+      if (now - since < this.#bodyIdleTimeout) continue;
+      const message = `request body idle for ${Math.round(now - since)} ms`;
+      const error = new Http2Error(Http2ErrorCode.CANCEL, message, {
+        scope: "stream",
+        streamId: s.id,
+      });
+      this.resetStream(s, Http2ErrorCode.CANCEL, error);
+    }
+  }
 
   protected override onPrefaceComplete(): void {
     if (this.#prefaceTimer !== null) {

@@ -14,7 +14,7 @@ import {
 /** The HTTP/2 attack limits and timeouts a server can tune (see `Http2ServerOptions`). */
 export type Http2Limits = Omit<
   Http2ServerOptions,
-  "settings" | "signal" | "prefaceRead" | "onError"
+  "settings" | "signal" | "prefaceRead" | "onError" | "bodyIdleTimeout"
 >;
 
 /** Options of `listen` and `serve`: where to listen, TLS, limits and timeouts. */
@@ -36,12 +36,12 @@ export interface ServerOptions {
   /** Milliseconds an idle keep-alive connection is kept open waiting for the next request. Default 5 000. */
   keepAliveTimeout?: number;
   /**
-   * Milliseconds an HTTP/1.1 request body may go without a byte while it is read (by the
-   * handler, or by the server dropping what the handler left): then the connection is closed
-   * and the body's reader gets an error, so a client that stops sending mid-body cannot hold
-   * a connection and a handler for ever. HTTP/1.1 only: over HTTP/2 a stalled body holds one
-   * stream (of `maxConcurrentStreams`) and its handler, not the connection. `0` turns it off.
-   * Default 30 000.
+   * Milliseconds a request body may go without a byte while it is read, so that a client
+   * that stops sending mid-body cannot hold a handler for ever. HTTP/1.1 (the handler reads,
+   * or the server drops what the handler left): the connection is closed. HTTP/2 (the
+   * handler waits for DATA the flow-control windows allow): the stream is reset with
+   * RST_STREAM(CANCEL), the connection lives on. Either way the body's reader gets an error
+   * and nothing is reported. `0` turns it off. Default 30 000.
    */
   bodyIdleTimeout?: number;
   /** Unread request body bytes the server reads and drops to keep a connection alive after an early response. Default 64 KiB. */
@@ -188,6 +188,7 @@ export class Server implements AsyncDisposable {
       if (h2) {
         tracked.h2 = serveHttp2(conn, this.#handler, {
           ...options.http2Limits,
+          bodyIdleTimeout: options.bodyIdleTimeout ?? 30_000,
           settings: options.http2Settings ?? new HTTP2Settings(),
           prefaceRead: reader.takeBuffered(),
           onError: (error) => this.#report(error),

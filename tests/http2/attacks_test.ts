@@ -4,7 +4,7 @@
  * (same handler, running at the same time) is untouched.
  */
 
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertInstanceOf } from "@std/assert";
 import { HTTP2Settings } from "../../http2/settings.ts";
 import {
   block,
@@ -23,7 +23,16 @@ import {
   T,
   windowUpdate,
 } from "./_frames.ts";
-import { checkAlive, finish, type RawServer, startHandshaken, startServer } from "./_server.ts";
+import { Http2Error } from "../../http2/errors.ts";
+import {
+  checkAlive,
+  finish,
+  type RawServer,
+  startHandshaken,
+  startServer,
+  testHandler,
+  untilAborted,
+} from "./_server.ts";
 
 /** Runs `attack` on one connection while a bystander connection stays usable. */
 async function withBystander(attack: () => Promise<void>): Promise<void> {
@@ -272,6 +281,82 @@ Deno.test("zero-window stall: a stream quietly waiting for its handler is not a 
   await s.peer.send(headers(1, req("GET", "/hold"), { endStream: true }));
   assertEquals(await s.peer.next(400), "timeout");
   await checkAlive(s.peer, 3);
+  await finish(s);
+});
+
+Deno.test("request body idle timeout: a body that stops arriving is reset with RST_STREAM CANCEL, and nothing is reported", async () => {
+  await withBystander(async () => {
+    const reported: unknown[] = [];
+    let readError: unknown = null;
+    const s = await startHandshaken(
+      { bodyIdleTimeout: 200, onError: (error) => reported.push(error) },
+      async (stream) => {
+        if (stream.request.target !== "/upload") return await testHandler(stream);
+        try {
+          for await (const _ of stream.body) { /* reading */ }
+        } catch (error) {
+          readError = error;
+          throw error; // the client's stall: not reported
+        }
+      },
+    );
+    const t0 = performance.now();
+    await s.peer.send(headers(1, req("POST", "/upload")), data(1, "abc"));
+    await s.peer.expectRst(1, E.CANCEL, 3000);
+    const took = performance.now() - t0;
+    assert(took >= 190 && took < 2000, `reset after ${took} ms`);
+    assertInstanceOf(readError, Http2Error, "the handler's read of the body failed");
+    assertEquals((readError as Http2Error).code, E.CANCEL);
+    await checkAlive(s.peer, 3); // the connection lives on
+    assertEquals(reported, []);
+    await finish(s);
+  });
+});
+
+Deno.test("request body idle timeout: a body that keeps arriving, however slowly, is not cut off", async () => {
+  const s = await startHandshaken({ bodyIdleTimeout: 200 });
+  await s.peer.send(headers(1, req("POST", "/")));
+  for (let i = 0; i < 5; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await s.peer.send(data(1, "x"));
+  }
+  await s.peer.send(data(1, "", { endStream: true }));
+  const fields = await s.peer.response(1);
+  assertEquals(fields.find(([n]) => n === ":status")?.[1], "200");
+  assertEquals(fields.find(([n]) => n === "x-body-length")?.[1], "5");
+  await finish(s);
+});
+
+Deno.test("request body idle timeout: a body its handler does not read is not the client's stall", async () => {
+  const s = await startHandshaken({ bodyIdleTimeout: 100 }, async (stream) => {
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await stream.respond(200, {}, { endStream: true });
+  });
+  await s.peer.send(headers(1, req("POST", "/")), data(1, "abc"));
+  const fields = await s.peer.response(1);
+  assertEquals(fields.find(([n]) => n === ":status")?.[1], "200");
+  await finish(s);
+});
+
+Deno.test("request body idle timeout: a read held back by our own flow-control window is not the client's stall", async () => {
+  // The handler of stream 1 never reads: its 65 535 bytes fill the connection window, so the
+  // client cannot send stream 3's body however much it wants to.
+  const s = await startHandshaken(
+    { bodyIdleTimeout: 100, settings: new HTTP2Settings({ connectionWindowSize: 65_535 }) },
+    async (stream) => {
+      if (stream.request.target === "/hold") return await untilAborted(stream);
+      await testHandler(stream);
+    },
+  );
+  const fill = [16_384, 16_384, 16_384, 16_383].map((n) => data(1, new Uint8Array(n)));
+  await s.peer.send(headers(1, req("POST", "/hold")), ...fill);
+  await s.peer.send(headers(3, req("POST", "/")));
+  assertEquals(await s.peer.next(400), "timeout");
+  await s.peer.send(rst(1, E.CANCEL));
+  await s.peer.until((f) => f.type === T.WINDOW_UPDATE && f.streamId === 0);
+  await s.peer.send(data(3, "abc", { endStream: true }));
+  const fields = await s.peer.response(3);
+  assertEquals(fields.find(([n]) => n === "x-body-length")?.[1], "3");
   await finish(s);
 });
 

@@ -4,6 +4,7 @@ import { listen } from "../../server/server.ts";
 import { streamHandler } from "../../server/stream_handler.ts";
 import { dial, rawExchange, readToEnd, statusOf } from "./_raw.ts";
 import { utf8 } from "../_fixtures.ts";
+import { data as h2Data, E, headers as h2Headers, RawPeer, req } from "../http2/_frames.ts";
 
 /** Each rule: the raw request and the status the server must answer it with. */
 const rules: [string, string, number][] = [
@@ -138,6 +139,27 @@ Deno.test("a body that stops arriving closes the connection after bodyIdleTimeou
   assert(readError instanceof Error, "the handler's read of the body failed");
   assertEquals(reported, []);
   slow.close();
+});
+
+Deno.test("over HTTP/2, a body that stops arriving is reset with RST_STREAM CANCEL after bodyIdleTimeout; the connection goes on", async () => {
+  const reported: unknown[] = [];
+  await using server = await listen(
+    "127.0.0.1",
+    0,
+    streamHandler(async (request) => new Response(`got ${(await request.text()).length}`)),
+    { bodyIdleTimeout: 200, onError: (error) => reported.push(error) },
+  );
+  const peer = new RawPeer(await dial(server.port)); // HTTP/2 by prior knowledge
+  await peer.handshake();
+  const started = Date.now();
+  await peer.send(h2Headers(1, req("POST", "/")), h2Data(1, "abc"));
+  await peer.expectRst(1, E.CANCEL, 3000);
+  assert(Date.now() - started < 2000, "reset by the body timeout, not the test's");
+  await peer.send(h2Headers(3, req("POST", "/")), h2Data(3, "abcd", { endStream: true }));
+  const fields = await peer.response(3);
+  assertEquals(fields.find(([name]) => name === ":status")?.[1], "200");
+  assertEquals(reported, []);
+  peer.close();
 });
 
 Deno.test("a body that keeps arriving, however slowly, is not cut off by bodyIdleTimeout", async () => {

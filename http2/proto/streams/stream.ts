@@ -110,6 +110,11 @@ export class H2Stream {
   inTrailers: Headers | null = null;
   /** Why the stream was reset (either side), once it was. */
   resetError: unknown = null;
+  /**
+   * Since when (`performance.now()`) a read of the body has been waiting for the peer's
+   * next DATA; 0 while no read waits.
+   */
+  readWaitingSince = 0;
 
   #body: ReadableStream<Uint8Array> | null = null;
   #controller: ReadableStreamDefaultController<Uint8Array> | null = null;
@@ -197,6 +202,7 @@ export class H2Stream {
       c.close();
       return;
     }
+    this.readWaitingSince = performance.now();
     return new Promise<void>((resolve) => {
       this.#pullResolve = resolve;
     });
@@ -227,6 +233,7 @@ export class H2Stream {
     const resolve = this.#pullResolve;
     if (resolve !== null) {
       this.#pullResolve = null;
+      this.readWaitingSince = 0;
       this.#controller!.enqueue(data);
       this.session.consumed(this, data.byteLength);
       resolve();
@@ -249,6 +256,7 @@ export class H2Stream {
     const resolve = this.#pullResolve;
     if (resolve !== null) {
       this.#pullResolve = null;
+      this.readWaitingSince = 0;
       this.#controller!.close();
       resolve();
     }
@@ -281,6 +289,7 @@ export class H2Stream {
     const resolve = this.#pullResolve;
     if (resolve !== null) {
       this.#pullResolve = null;
+      this.readWaitingSince = 0;
       resolve();
     }
     if (this.#trailersReject !== null) {
