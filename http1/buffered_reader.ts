@@ -41,6 +41,8 @@ export class UnexpectedEofError extends Error {
 export class BufferedReader {
   #buf: Uint8Array = EMPTY;
   #eof = false;
+  /** The read under way, which every `fill()` meanwhile shares. */
+  #filling: Promise<boolean> | null = null;
 
   /** The connection being read. */
   readonly conn: Conn;
@@ -64,16 +66,28 @@ export class BufferedReader {
     return this.#eof && this.#buf.byteLength === 0;
   }
 
-  /** Reads more bytes into the buffer; returns false at the end of the stream. */
-  async fill(): Promise<boolean> {
-    if (this.#eof) return false;
-    const chunk = await this.conn.read();
-    if (chunk === null) {
-      this.#eof = true;
-      return false;
+  /**
+   * Reads more bytes into the buffer; returns false at the end of the stream. Calls made
+   * while a read is under way share it (a server watches for the client going away while a
+   * response is written, and the next request head is read from the same read).
+   */
+  fill(): Promise<boolean> {
+    if (this.#eof) return Promise.resolve(false);
+    return this.#filling ??= this.#fill();
+  }
+
+  async #fill(): Promise<boolean> {
+    try {
+      const chunk = await this.conn.read();
+      if (chunk === null) {
+        this.#eof = true;
+        return false;
+      }
+      this.#buf = this.#buf.byteLength === 0 ? chunk : concat(this.#buf, chunk);
+      return true;
+    } finally {
+      this.#filling = null;
     }
-    this.#buf = this.#buf.byteLength === 0 ? chunk : concat(this.#buf, chunk);
-    return true;
   }
 
   /**

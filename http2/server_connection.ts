@@ -8,6 +8,7 @@
 
 import type { Conn } from "../conn/types.ts";
 import type { RequestHead, ServeInfo, Stream } from "../server/stream.ts";
+import { Completion } from "../server/_completion.ts";
 import { connectionError, Http2Error, Http2ErrorCode } from "./errors.ts";
 import type { HeadersFrame } from "./frame/mod.ts";
 import type { HpackError } from "./hpack/mod.ts";
@@ -185,10 +186,14 @@ class H2ServeInfo implements ServeInfo {
   #reason: unknown = undefined;
   #aborted = false;
 
-  constructor(conn: Conn) {
+  constructor(conn: Conn, private readonly completion: Completion) {
     this.remoteAddr = conn.remoteAddr;
     this.localAddr = conn.localAddr;
     this.secure = conn.secure;
+  }
+
+  get completed(): Promise<void> {
+    return this.completion.promise;
   }
 
   get signal(): AbortSignal {
@@ -215,6 +220,8 @@ class ServerStream extends H2Stream implements Stream {
   handlerDone = false;
   /** Whether the request has a body (no END_STREAM on its HEADERS, no content-length 0). */
   hasBody = true;
+  /** `info.completed`: resolved once our END_STREAM is framed, rejected if the stream fails first. */
+  readonly completion: Completion = new Completion();
   readonly #server: ServerConnection;
 
   constructor(
@@ -231,7 +238,7 @@ class ServerStream extends H2Stream implements Stream {
     );
     this.#server = server;
     this.request = request;
-    this.info = new H2ServeInfo(server.conn);
+    this.info = new H2ServeInfo(server.conn, this.completion);
   }
 
   get body(): ReadableStream<Uint8Array> {
@@ -311,6 +318,9 @@ class ServerStream extends H2Stream implements Stream {
 
   override onClose(err: unknown): void {
     if (err !== null) this.info.abort(err);
+    // A reset after our END_STREAM (RST_STREAM(NO_ERROR) to an upload not read) is no failure.
+    if (err === null || this.localClosed) this.completion.resolve();
+    else this.completion.reject(err);
   }
 }
 
@@ -527,13 +537,22 @@ class ServerConnection extends Http2Connection {
     } else this.#handlerFinished(s);
   }
 
+  /** As over HTTP/1.1, the exchange ends with its handler: 500 if it did not respond, else `end()`. */
   #handlerFinished(s: ServerStream): void {
     s.handlerDone = true;
+    if (s.state !== StreamState.Closed && !this.terminating) {
+      if (!s.responded) {
+        s.completion.reject(new Error("the handler returned without a response"));
+        s.responded = true;
+        this.sendHeaders(s, [[":status", "500"]], true);
+      } else if (!s.localClosed) this.endStream(s, null).catch(() => {});
+    }
     this.#stopUpload(s);
   }
 
   #handlerFailed(s: ServerStream, err: unknown): void {
     s.handlerDone = true;
+    s.completion.reject(err);
     if (s.state !== StreamState.Closed && !this.terminating) {
       if (!s.responded) {
         s.responded = true;
@@ -554,7 +573,9 @@ class ServerConnection extends Http2Connection {
   }
 
   protected override onLocalEnd(s: H2Stream): void {
-    if (s instanceof ServerStream) this.#stopUpload(s);
+    if (!(s instanceof ServerStream)) return;
+    s.completion.resolve();
+    this.#stopUpload(s);
   }
 
   protected override onStreamHeaders(

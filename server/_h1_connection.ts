@@ -135,9 +135,12 @@ export async function serveHttp1(
       try {
         await handler(stream);
         if (!stream.responded) {
+          stream.completion.reject(new Error("the handler returned without a response"));
           await stream.respondWith(500, new Headers(), null);
         } else if (!stream.finished) await stream.end();
+        stream.completion.resolve(); // unless a failed write or an abort rejected it
       } catch (error) {
+        stream.completion.reject(error);
         if (stream.broken) return; // the client went away: nothing to report
         config.report(error);
         if (stream.responded) stream.abort(error);

@@ -9,6 +9,7 @@ import { allocBytes } from "../conn/_slab.ts";
 import { httpDate } from "./_date.ts";
 import type { RequestHead, ServeInfo, Stream } from "./stream.ts";
 import type { UpgradedConn } from "./_upgrade.ts";
+import { Completion } from "./_completion.ts";
 import type { Deadline, Deadlines } from "./_deadlines.ts";
 
 const CONTINUE = encodeLatin1("HTTP/1.1 100 Continue\r\n\r\n");
@@ -48,6 +49,9 @@ class H1RequestHead implements RequestHead {
   }
 }
 
+/** The addresses of an exchange's connection. */
+type Addrs = Pick<ServeInfo, "remoteAddr" | "localAddr" | "secure">;
+
 /** An exchange's ServeInfo, whose `signal` (an AbortController) is made on first use. */
 class H1ServeInfo implements ServeInfo {
   readonly remoteAddr: Addr;
@@ -55,7 +59,7 @@ class H1ServeInfo implements ServeInfo {
   readonly secure: boolean;
   constructor(
     private readonly stream: H1Stream,
-    addrs: Omit<ServeInfo, "signal" | "protocol">,
+    addrs: Addrs,
     readonly protocol: "HTTP/1.0" | "HTTP/1.1",
   ) {
     this.remoteAddr = addrs.remoteAddr;
@@ -63,7 +67,11 @@ class H1ServeInfo implements ServeInfo {
     this.secure = addrs.secure;
   }
   get signal(): AbortSignal {
+    this.stream.watchPeer(); // a handler that looks at the signal wants to know
     return this.stream.controller.signal;
+  }
+  get completed(): Promise<void> {
+    return this.stream.completion.promise;
   }
 }
 
@@ -73,6 +81,8 @@ export class H1Stream implements Stream {
   readonly info: ServeInfo;
   #trailers: Promise<Headers> | null = null;
   #controller: AbortController | null = null;
+  /** `info.completed`: settled by the connection once the exchange is over. */
+  readonly completion: Completion = new Completion();
   /** Whether the connection may carry another exchange after this one. */
   keepAlive: boolean;
   /** Whether a write to the connection failed (the client went away). */
@@ -86,6 +96,8 @@ export class H1Stream implements Stream {
   #resolveTrailers!: (headers: Headers) => void;
   /** The response head that respond() holds back for the first body bytes (see there). */
   #heldHead: string | null = null;
+  /** 0: nobody asked; 1: watch the connection once the body is read (`watchPeer`); 2: watching. */
+  #watch: 0 | 1 | 2 = 0;
   /** Armed while the request body is read (see `bodyIdleTimeout`); made on first use. */
   #bodyDeadline: (Deadline & { disarm: () => void }) | null = null;
 
@@ -94,7 +106,7 @@ export class H1Stream implements Stream {
     readonly reader: BufferedReader,
     readonly parsed: ParsedRequest,
     url: string,
-    info: Omit<ServeInfo, "signal" | "protocol">,
+    info: Addrs,
     private readonly bodyIdle: { deadlines: Deadlines; ms: number } | null = null,
   ) {
     this.request = new H1RequestHead(parsed, url);
@@ -130,6 +142,7 @@ export class H1Stream implements Stream {
       onEnd: (error) => {
         if (error !== undefined) this.keepAlive = false;
         this.#resolveTrailers?.(toHeaders(this.#bodyReader.trailers));
+        if (this.#watch === 1) this.watchPeer();
       },
     });
     return this.#body;
@@ -159,9 +172,37 @@ export class H1Stream implements Stream {
     return this.conn.write(bytes).catch((error) => {
       this.broken = true;
       this.keepAlive = false;
+      this.completion.reject(error);
       this.controller.abort(error);
       throw error;
     });
+  }
+
+  /**
+   * Notices the client closing the connection while the response is under way: once the
+   * request body is read, the connection is read on (the bytes, if any, are the next
+   * request's); its end, or an error, cuts the exchange off: `info.signal` aborts and a
+   * response body that is waited for is cancelled. Hyper does the same by default (no
+   * half-closed connections). Not for requests that may switch protocols, whose bytes after
+   * the head belong to the new protocol.
+   */
+  watchPeer(): void {
+    if (this.#watch === 2 || this.finished) return;
+    if (this.parsed.upgrade !== null || this.parsed.method === "CONNECT") return;
+    if (!this.#bodyReader.finished) {
+      this.#watch = 1; // started when the body ends
+      return;
+    }
+    this.#watch = 2;
+    this.reader.fill().then((more) => {
+      if (!more) this.#peerGone(new Error("the client closed the connection"));
+    }, (error) => this.#peerGone(error));
+  }
+
+  #peerGone(reason: unknown): void {
+    if (this.finished) return; // the response was out already
+    this.broken = true;
+    this.abort(reason);
   }
 
   /** Reads and drops what is left of the request body, up to `maxBytes`; true if it ended. */
@@ -363,12 +404,14 @@ export class H1Stream implements Stream {
     if (this.#framing === "length" && this.#remaining > 0) {
       // The peer was promised more bytes than it got: the connection cannot be reused.
       this.keepAlive = false;
+      this.completion.reject(new Error("response body shorter than its content-length"));
     }
     // Written before end() resolves: the connection may be closed right after it.
     if (this.#heldHead !== null) await this.#releaseHead();
   }
 
   abort(reason?: unknown): void {
+    this.completion.reject(reason ?? new Error("the exchange was aborted"));
     this.#heldHead = null;
     this.keepAlive = false;
     if (this.#state !== "upgraded") this.#state = "done";

@@ -12,6 +12,15 @@ export interface ServeInfo {
   secure: boolean;
   /** Aborted when the request is cancelled or its connection lost; a handler may stop early. */
   signal: AbortSignal;
+  /**
+   * Settles when the exchange is over, as `Deno.ServeHandlerInfo.completed` does: resolves
+   * once the response has been handed to the connection in full (HTTP/1.1: written; HTTP/2:
+   * its END_STREAM framed), rejects with the reason if it was not (the handler threw or
+   * returned without a response, the client went away, the exchange was aborted). Under
+   * `serve`, an error that `onError` turns into a response counts as sent once that
+   * response is. A rejection nobody handles is not reported as unhandled.
+   */
+  readonly completed: Promise<void>;
 }
 
 /** The head of an incoming request, as received. */

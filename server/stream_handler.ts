@@ -4,10 +4,17 @@ import { ServerRequest } from "./_server_request.ts";
 import { respondText } from "./_respond_text.ts";
 
 /**
- * A `Request => Response` handler, as `Deno.serve` takes it: a `Deno.ServeHandler` works
- * here unchanged.
+ * What a {@linkcode Handler} is told about its request: the exchange's {@linkcode ServeInfo},
+ * with `remoteAddr` typed as Deno's too, so that a `Deno.ServeHandler` is accepted as it is.
+ * (The one address that is not a `Deno.Addr` is an in-memory connection's, `"memory"`.)
  */
-export type Handler = (request: Request, info: ServeInfo) => Response | Promise<Response>;
+export type HandlerInfo = ServeInfo & { readonly remoteAddr: Deno.Addr };
+
+/**
+ * A `Request => Response` handler, as `Deno.serve` takes it: a `Deno.ServeHandler` works
+ * here unchanged (`info.remoteAddr`, `info.completed`).
+ */
+export type Handler = (request: Request, info: HandlerInfo) => Response | Promise<Response>;
 
 /** A low-level handler of one exchange, as `listen` takes it. */
 export type StreamHandler = (stream: Stream) => void | Promise<void>;
@@ -107,6 +114,14 @@ export async function sendResponse(stream: Stream, response: Response): Promise<
     return stream.respond(status, headers, { endStream: true, statusText });
   }
   const reader = body.getReader();
+  let signal: AbortSignal | undefined;
+  const cancel = () => reader.cancel(signal!.reason).catch(() => {});
+  /** A body that streams is cancelled as soon as the exchange is cut off (the client went away), not at its next chunk, which may be long in coming. */
+  const watchExchange = () => {
+    signal = stream.info.signal;
+    signal.throwIfAborted();
+    signal.addEventListener("abort", cancel, { once: true });
+  };
   try {
     let next = await reader.read();
     if (hasRespondWith(stream) && !headers.has("content-length")) {
@@ -115,21 +130,25 @@ export async function sendResponse(stream: Stream, response: Response): Promise<
       if (soon !== null && soon.value.done) {
         return await stream.respondWith(status, headers, next.value ?? null, statusText);
       }
+      watchExchange();
       await stream.respond(status, headers, { statusText });
       if (next.value) await stream.write(next.value);
       next = soon === null ? await pending : soon.value;
     } else {
       await stream.respond(status, headers, { statusText, endStream: next.done });
       if (next.done) return;
+      watchExchange();
     }
     while (!next.done) {
       await stream.write(next.value);
       next = await reader.read();
     }
-    await stream.end();
+    if (!signal!.aborted) await stream.end();
   } catch (error) {
     reader.cancel(error).catch(() => {});
     throw error;
+  } finally {
+    signal?.removeEventListener("abort", cancel);
   }
 }
 
@@ -176,7 +195,7 @@ export function streamHandler(handler: Handler, options: StreamHandlerOptions = 
     }
     let response: Response;
     try {
-      const result = handler(request, stream.info);
+      const result = handler(request, stream.info as HandlerInfo);
       // A handler that returns its Response at once costs no extra turn.
       response = result instanceof Response ? result : await result;
       if (!(response instanceof Response)) {

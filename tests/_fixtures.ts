@@ -26,3 +26,18 @@ export function utf8(text: string): Uint8Array {
 export function text(bytes: Uint8Array): string {
   return new TextDecoder().decode(bytes);
 }
+
+/** Waits for `promise`, failing with `what` once `ms` have passed (a test fails, not hangs). */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -4,7 +4,7 @@ import { serve } from "../../server/serve.ts";
 import { streamHandler } from "../../server/stream_handler.ts";
 import { upgradeHandleOf } from "../../server/_upgrade.ts";
 import { dial, rawExchange, readToEnd, readUntil, statusOf } from "./_raw.ts";
-import { text, utf8 } from "../_fixtures.ts";
+import { text, utf8, within } from "../_fixtures.ts";
 import { memoryPair } from "../../conn/memory.ts";
 import type { Conn, Listener } from "../../conn/types.ts";
 import type { Stream } from "../../server/stream.ts";
@@ -182,6 +182,75 @@ Deno.test("a client that goes away mid-response aborts the handler's signal and 
   conn.close();
   await abortedP;
   assertEquals(reported, []);
+});
+
+Deno.test("a client that goes away while the response waits for its next chunk cancels the body at once", async () => {
+  const reported: unknown[] = [];
+  let cancelled!: (reason: unknown) => void;
+  const bodyCancelled = new Promise<unknown>((resolve) => (cancelled = resolve));
+  let aborted = false;
+  await using server = await serve("127.0.0.1", 0, (request) => {
+    request.signal.addEventListener("abort", () => (aborted = true));
+    return new Response(
+      new ReadableStream({
+        start: (c) => c.enqueue(utf8("event: hello\n\n")), // then nothing, for ever
+        cancel: (reason) => cancelled(reason),
+      }),
+    );
+  }, {
+    onError: (error) => {
+      reported.push(error);
+      return new Response(null, { status: 500 });
+    },
+  });
+  const conn = await dial(server.port);
+  await conn.write(utf8("GET /events HTTP/1.1\r\nHost: x\r\n\r\n"));
+  await readUntil(conn, "event: hello");
+  conn.close();
+  const reason = await within(bodyCancelled, 3000, "the response body's cancel");
+  assert(reason instanceof Error, `cancelled with ${reason}`);
+  assert(aborted, "request.signal aborted");
+  assertEquals(reported, []);
+});
+
+Deno.test("a long-polling stream handler learns from info.signal that its client went away", async () => {
+  let gone!: () => void;
+  const handlerSawIt = new Promise<void>((resolve) => (gone = resolve));
+  await using server = await listen("127.0.0.1", 0, async (stream) => {
+    await new Promise<void>((resolve) =>
+      stream.info.signal.addEventListener("abort", () => resolve())
+    );
+    gone();
+  });
+  const conn = await dial(server.port);
+  await conn.write(utf8("GET /poll HTTP/1.1\r\nHost: x\r\n\r\n"));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  conn.close();
+  await within(handlerSawIt, 3000, "the handler seeing its signal abort");
+});
+
+Deno.test("watching for the client going away loses no bytes: pipelined requests and request bodies are served whole", async () => {
+  await using server = await listen("127.0.0.1", 0, async (stream) => {
+    void stream.info.signal; // starts the watch (or, with a body, arms it for the body's end)
+    let body = "";
+    for await (const chunk of stream.body) body += text(chunk);
+    await new Promise((resolve) => setTimeout(resolve, 10)); // the next request arrives meanwhile
+    const answer = utf8(`${stream.request.target} ${body}`);
+    await stream.respond(200, { "content-length": String(answer.byteLength) });
+    await stream.write(answer);
+    await stream.end();
+  });
+  const conn = await dial(server.port);
+  await conn.write(utf8("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"));
+  await conn.write(utf8("POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab"));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await conn.write(utf8("cde"));
+  await conn.write(utf8("GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  const raw = await readToEnd(conn);
+  assertStringIncludes(raw, "/a ");
+  assertStringIncludes(raw, "/b abcde");
+  assertStringIncludes(raw, "/c ");
+  conn.close();
 });
 
 /** A server over one in-memory connection whose server side counts its writes. */
