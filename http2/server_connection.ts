@@ -259,6 +259,26 @@ class ServerStream extends H2Stream implements Stream {
     headers?: HeadersInit,
     options?: { endStream?: boolean; statusText?: string },
   ): Promise<void> {
+    return this.#respond(status, headers, options?.endStream === true, -1);
+  }
+
+  /**
+   * A whole response at once, for bodies known up front (see `sendResponse`): the head
+   * carries their `content-length`, as over HTTP/1.1, and the body goes out with END_STREAM.
+   */
+  respondWith(status: number, headers: Headers, body: Uint8Array | null): Promise<void> {
+    const length = body === null ? -1 : body.byteLength;
+    const sent = this.#respond(status, headers, length <= 0, length);
+    if (length <= 0 || this.resetError !== null) return sent;
+    return sent.then(() => this.#server.writeData(this, body!)).then(() => this.end());
+  }
+
+  #respond(
+    status: number,
+    headers: HeadersInit | undefined,
+    endStream: boolean,
+    bodyLength: number,
+  ): Promise<void> {
     if (this.resetError !== null) return Promise.reject(this.resetError);
     if (this.responded) return Promise.reject(new TypeError("respond() was already called"));
     if (!Number.isInteger(status) || status < 100 || status > 999 || status === 101) {
@@ -270,6 +290,9 @@ class ServerStream extends H2Stream implements Stream {
     } catch (err) {
       return Promise.reject(err);
     }
+    if (bodyLength >= 0 && status >= 200 && status !== 204 && status !== 304) {
+      fields.push(["content-length", String(bodyLength)]);
+    }
     if (this.#server.terminating) return Promise.reject(this.#server.closedError());
     if (status < 200) {
       // Informational (e.g. 103 Early Hints): more heads follow.
@@ -280,7 +303,7 @@ class ServerStream extends H2Stream implements Stream {
     if (this.request.method === "HEAD" || status === 204 || status === 304) {
       this.discardOutput = true;
     }
-    this.#server.sendHeaders(this, fields, options?.endStream === true);
+    this.#server.sendHeaders(this, fields, endStream);
     return RESOLVED;
   }
 

@@ -15,6 +15,7 @@ import {
 } from "../../http2/server_connection.ts";
 import { HTTP2Settings, type HTTP2SettingsInit } from "../../http2/settings.ts";
 import type { Stream } from "../../server/stream.ts";
+import { streamHandler } from "../../server/stream_handler.ts";
 
 interface Pair {
   client: Http2ClientConnection;
@@ -294,6 +295,23 @@ Deno.test("HEAD and 204 responses have no body; a HEAD handler's writes are drop
   assertEquals([nc.status, nc.body], [204, null]);
   const get = await p.client.request(request("GET", "/"));
   assertEquals(new TextDecoder().decode(await readAll(get.body)), "hello");
+  await close(p);
+});
+
+Deno.test("a Response whose body is known up front goes out with its content-length, HEAD too", async () => {
+  const p = await pair(
+    streamHandler((request) =>
+      request.url.endsWith("/none") ? new Response(null, { status: 204 }) : new Response("hello")
+    ),
+  );
+  for (const method of ["GET", "HEAD"]) {
+    const res = await p.client.request(request(method, "/"));
+    assertEquals(res.headers.get("content-length"), "5", method);
+    const body = res.body === null ? "" : new TextDecoder().decode(await readAll(res.body));
+    assertEquals(body, method === "GET" ? "hello" : "");
+  }
+  const none = await p.client.request(request("GET", "/none"));
+  assertEquals([none.status, none.headers.get("content-length")], [204, null]);
   await close(p);
 });
 
