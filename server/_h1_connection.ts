@@ -130,6 +130,7 @@ export async function serveHttp1(
         registerUpgrade(stream, {
           accept: (status, headers) => stream.upgrade(status, headers),
           owner: config.owner,
+          method: stream.parsed.method,
         });
       }
       try {

@@ -17,6 +17,8 @@ export interface UpgradeOwner {
 export interface UpgradeHandle {
   /** The server serving the exchange, if known (for tracking what the upgrade starts). */
   readonly owner?: UpgradeOwner;
+  /** The request method as sent (a `Request` normalizes `get` to `GET`; RFC 6455 wants `GET`). */
+  readonly method: string;
   /**
    * Sends the response head (`101 Switching Protocols`, or `200` for CONNECT) and hands the
    * connection over: the server stops reading it and never closes it.

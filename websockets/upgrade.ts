@@ -240,7 +240,7 @@ export function upgrade(
   const handle = upgradeHandleOf(request);
   const ours = isServerRequest(request);
   if (!handle && !ours) return Promise.resolve().then(() => denoUpgrade(request, fn, options));
-  const checked = check(request.method, request.headers, options);
+  const checked = check(handle?.method ?? request.method, request.headers, options);
   if (!checked.ok) return Promise.resolve(refusal(checked.status, checked.reason, checked.headers));
   // Our server did not take it for an upgrade (HTTP/1.0, HTTP/2, no `Connection: upgrade`).
   if (!handle) return Promise.resolve(refusal(400, CANNOT_SWITCH));

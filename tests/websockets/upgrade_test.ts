@@ -88,6 +88,9 @@ Deno.test("upgrade: 400 for a bad upgrade, 426 for a wrong version, 403 for a re
   const port = server.port;
   assertEquals((await rawExchange(port, upgradeHead({ "sec-websocket-key": "short" })))[0], 400);
   assertEquals((await rawExchange(port, upgradeHead({}, "POST")))[0], 400);
+  // Methods are case-sensitive (RFC 9110 section 9.1): `get` is not GET, though a Request
+  // made of it says "GET" (the fetch standard normalizes it).
+  assertEquals((await rawExchange(port, upgradeHead({}, "get")))[0], 400);
   const [status, head] = await rawExchange(port, upgradeHead({ "sec-websocket-version": "8" }));
   assertEquals(status, 426);
   assert(head.includes("sec-websocket-version: 13"), head);
