@@ -358,7 +358,9 @@ export function open(url: string | URL, options?: OpenOptions): Promise<WebSocke
  * Runs the opening handshake over a connection the caller already has (a `Deno.Conn`, a
  * TLS connection, a Node socket, a stream pair or a `Conn`) and runs `f` with the
  * WebSocket. The connection is never closed here, also when the handshake fails: once the
- * WebSocket is closed it is simply no longer used.
+ * WebSocket is closed it is simply no longer used. Close it then rather than reuse it: a read
+ * of ours may still be waiting on it (a `Deno.Conn`'s read cannot be withdrawn), and bytes
+ * that arrive later would go to that read.
  *
  * @param conn The connection.
  * @param f What to do with the open WebSocket.
@@ -381,7 +383,8 @@ export function open<T>(
 ): Promise<T>;
 /**
  * Runs the opening handshake over a connection the caller already has and returns the
- * WebSocket. The connection is never closed here.
+ * WebSocket. The connection is never closed here; close it once the WebSocket is closed or
+ * the handshake failed, rather than reuse it (see the overload with `f`).
  *
  * @param conn The connection.
  * @param options The request target and `Host`, compression, headers, limits, timeouts.
