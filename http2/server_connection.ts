@@ -269,8 +269,13 @@ class ServerStream extends H2Stream implements Stream {
   respondWith(status: number, headers: Headers, body: Uint8Array | null): Promise<void> {
     const length = body === null ? -1 : body.byteLength;
     const sent = this.#respond(status, headers, length <= 0, length);
-    if (length <= 0 || this.resetError !== null) return sent;
-    return sent.then(() => this.#server.writeData(this, body!)).then(() => this.end());
+    if (length <= 0 || sent !== RESOLVED) return sent;
+    // END_STREAM is queued behind the data (and rides on its last DATA frame).
+    const written = this.#server.writeData(this, body!);
+    const ended = this.end();
+    if (written === RESOLVED) return ended;
+    ended.catch(() => {}); // the write's failure is the one reported
+    return written.then(() => ended);
   }
 
   #respond(
