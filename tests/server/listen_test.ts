@@ -253,6 +253,34 @@ Deno.test("watching for the client going away loses no bytes: pipelined requests
   conn.close();
 });
 
+Deno.test("streaming responses lose neither the pipelined request behind them nor one sent later", async () => {
+  await using server = await serve("127.0.0.1", 0, (request) => {
+    const path = new URL(request.url).pathname;
+    let n = 0;
+    return new Response(
+      new ReadableStream({
+        async pull(c) {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          if (n++ === 3) c.close();
+          else c.enqueue(utf8(`${path}:${n};`));
+        },
+      }),
+    );
+  });
+  const conn = await dial(server.port);
+  await conn.write(
+    utf8("GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\n"),
+  );
+  const first = await readUntil(conn, "0\r\n\r\n", 2); // both chunked bodies, in order
+  assertStringIncludes(first, "/one:1;");
+  assertStringIncludes(first, "/one:3;");
+  assertStringIncludes(first, "/two:3;");
+  assert(first.indexOf("/one:3;") < first.indexOf("/two:1;"), first);
+  await conn.write(utf8("GET /three HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  assertStringIncludes(await readToEnd(conn), "/three:3;");
+  conn.close();
+});
+
 /** A server over one in-memory connection whose server side counts its writes. */
 async function countingServer(handler: (stream: Stream) => Promise<void>) {
   const [client, serverSide] = memoryPair();
