@@ -116,7 +116,10 @@ export async function sendResponse(stream: Stream, response: Response): Promise<
   const reader = body.getReader();
   let signal: AbortSignal | undefined;
   const cancel = () => reader.cancel(signal!.reason).catch(() => {});
-  /** A body that streams is cancelled as soon as the exchange is cut off (the client went away), not at its next chunk, which may be long in coming. */
+  /**
+   * A body that streams is cancelled as soon as the exchange is cut off (the client went
+   * away), not at its next chunk, which may be long in coming.
+   */
   const watchExchange = () => {
     signal = stream.info.signal;
     signal.throwIfAborted();
