@@ -12,6 +12,15 @@ export function setRef(conn: Conn, ref: boolean): void {
   }
 }
 
+/** Lets a timer keep the process alive again after {@linkcode unrefTimer}. */
+export function refTimer(id: ReturnType<typeof setTimeout>): void {
+  const timer = id as unknown as { ref?: () => void };
+  if (typeof timer.ref === "function") timer.ref();
+  else if (typeof Deno !== "undefined" && typeof Deno.refTimer === "function") {
+    Deno.refTimer(id as unknown as number);
+  }
+}
+
 /** Lets a timer not keep the process alive (Deno, Node and Bun). */
 export function unrefTimer(id: ReturnType<typeof setTimeout>): void {
   const timer = id as unknown as { unref?: () => void };

@@ -272,6 +272,14 @@ class DenoListener implements Listener {
     this.#acceptLoop();
   }
 
+  ref(): void {
+    this.raw.ref();
+  }
+
+  unref(): void {
+    this.raw.unref();
+  }
+
   async #acceptLoop(): Promise<void> {
     while (true) {
       let raw: Deno.Conn;

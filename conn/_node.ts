@@ -395,6 +395,14 @@ class NodeListener implements Listener {
     return this.#queue.next();
   }
 
+  ref(): void {
+    this.server.ref();
+  }
+
+  unref(): void {
+    this.server.unref();
+  }
+
   close(): void {
     this.#queue.close();
     this.server.close();

@@ -98,6 +98,10 @@ export interface Listener extends AsyncIterable<Conn> {
   accept(): Promise<Conn | null>;
   /** Stops accepting; connections already accepted stay open. Idempotent. */
   close(): void;
+  /** Lets a listener waiting for connections keep the process alive again (the default). Optional. */
+  ref?(): void;
+  /** Lets the process exit while this listener waits for connections. Optional, as `ref` is. */
+  unref?(): void;
 }
 
 /** TLS settings of a client connection. */

@@ -7,6 +7,7 @@
  */
 
 import type { Conn } from "../conn/types.ts";
+import { refTimer, unrefTimer } from "../client/_ref.ts";
 import type { RequestHead, ServeInfo, Stream } from "../server/stream.ts";
 import { Completion } from "../server/_completion.ts";
 import { connectionError, Http2Error, Http2ErrorCode } from "./errors.ts";
@@ -126,6 +127,10 @@ export interface Http2ServerConnection {
   shutdown(): void;
   /** Closes at once; open streams are aborted. */
   forceClose(): void;
+  /** Lets the connection's timers keep the process alive again (the default). */
+  ref(): void;
+  /** Lets the process exit while the connection's timers (idle, preface) are pending. */
+  unref(): void;
   /** Streams open now. */
   readonly activeStreams: number;
 }
@@ -362,6 +367,8 @@ class ServerConnection extends Http2Connection {
   #idleTimer: ReturnType<typeof setTimeout> | null = null;
   #idleSince = 0;
   #prefaceTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Whether the timers keep the process alive (see `Server.unref`). */
+  #refTimers = true;
   #scheme: string;
   #defaultAuthority: string;
 
@@ -419,6 +426,17 @@ class ServerConnection extends Http2Connection {
   #armIdle(ms: number): void {
     if (ms <= 0 || this.terminating) return;
     this.#idleTimer = setTimeout(this.#onIdleTimer, ms);
+    if (!this.#refTimers) unrefTimer(this.#idleTimer);
+  }
+
+  /** Whether the idle and preface timers keep the process alive (they do by default). */
+  refTimers(ref: boolean): void {
+    this.#refTimers = ref;
+    for (const timer of [this.#idleTimer, this.#prefaceTimer]) {
+      if (timer === null) continue;
+      if (ref) refTimer(timer);
+      else unrefTimer(timer);
+    }
   }
 
   #onIdleTimer = (): void => {
@@ -694,6 +712,8 @@ export function serveHttp2(
     closed,
     shutdown: () => server.shutdown(),
     forceClose: () => server.forceClose(),
+    ref: () => server.refTimers(true),
+    unref: () => server.refTimers(false),
     get activeStreams() {
       return server.streams.size;
     },

@@ -1,3 +1,5 @@
+import { unrefTimer } from "../client/_ref.ts";
+
 /** One deadline: `expire` runs once when `at` (a `Date.now()` time) has passed. */
 export interface Deadline {
   at: number;
@@ -22,11 +24,7 @@ export class Deadlines {
     this.#armed.add(deadline);
     if (this.#timer === null) {
       this.#timer = setInterval(() => this.#check(), this.tick);
-      // Do not keep a process alive just for deadlines.
-      (this.#timer as { unref?: () => void }).unref?.();
-      if (typeof Deno !== "undefined" && typeof this.#timer === "number") {
-        Deno.unrefTimer?.(this.#timer);
-      }
+      unrefTimer(this.#timer); // do not keep a process alive just for deadlines
     }
   }
 

@@ -3,6 +3,7 @@ import { listen as listenConn } from "../conn/listen.ts";
 import { BufferedReader } from "../http1/buffered_reader.ts";
 import { type H1ConnState, serveHttp1 } from "./_h1_connection.ts";
 import { type Deadline, Deadlines } from "./_deadlines.ts";
+import { setRef } from "../client/_ref.ts";
 import type { StreamHandler } from "./stream_handler.ts";
 import { HTTP2Settings } from "../http2/settings.ts";
 import {
@@ -108,6 +109,8 @@ export class Server implements AsyncDisposable {
   #tasks = new Set<Promise<void>>();
   #deadlines: Deadlines;
   #closing = false;
+  /** Whether the server keeps the process alive (see `unref`). */
+  #ref = true;
   #resolveFinished!: () => void;
 
   /** @internal Use `listen` or `serve`. */
@@ -168,6 +171,7 @@ export class Server implements AsyncDisposable {
   async #serveConn(conn: Conn): Promise<void> {
     const tracked: Tracked = { conn, h1: { idle: true, current: null }, h2: null };
     this.#conns.set(conn, tracked);
+    if (!this.#ref) setRef(conn, false);
     const reader = new BufferedReader(conn);
     const options = this.#options;
     try {
@@ -194,6 +198,7 @@ export class Server implements AsyncDisposable {
           onError: (error) => this.#report(error),
         });
         if (this.#closing) tracked.h2.shutdown();
+        if (!this.#ref) tracked.h2.unref();
         return await tracked.h2.closed;
       }
       await serveHttp1(conn, reader, this.#handler, {
@@ -268,6 +273,37 @@ export class Server implements AsyncDisposable {
     this.#resources.clear();
     this.#maybeFinished();
     await this.finished;
+  }
+
+  /** The same as {@linkcode close}, under `Deno.HttpServer`'s name. */
+  shutdown(): Promise<void> {
+    return this.close();
+  }
+
+  /**
+   * Lets the process exit while the server waits for connections and requests, as
+   * `Deno.HttpServer.unref()` does: the listener, the open connections and their timers no
+   * longer keep it alive (a handler's own work still does). Connections accepted later
+   * start unref'd too.
+   */
+  unref(): void {
+    this.#setRef(false);
+  }
+
+  /** Undoes {@linkcode unref}: the server keeps the process alive again (the default). */
+  ref(): void {
+    this.#setRef(true);
+  }
+
+  #setRef(ref: boolean): void {
+    this.#ref = ref;
+    if (ref) this.#listener.ref?.();
+    else this.#listener.unref?.();
+    for (const { conn, h2 } of this.#conns.values()) {
+      setRef(conn, ref);
+      if (ref) h2?.ref();
+      else h2?.unref();
+    }
   }
 
   /** Closes the server gracefully. */
