@@ -66,12 +66,46 @@ export function serve(
  * ```
  */
 export function serve(init: ServeInit, handler: Handler): Promise<Server>;
+/**
+ * Serves HTTP with the handler in the options, as `Deno.serve({ handler, ...options })`.
+ *
+ * @param init Address, TLS, limits, timeouts, shutdown signal, error handling, and the handler.
+ * @returns The running server.
+ *
+ * @example
+ * ```ts
+ * import { serve } from "./mod.ts";
+ *
+ * await using server = await serve({ port: 0, handler: () => new Response("ok") });
+ * ```
+ */
+export function serve(init: ServeInit & { handler: Handler }): Promise<Server>;
+/**
+ * Serves HTTP on `0.0.0.0:8000`, as `Deno.serve(handler)`.
+ *
+ * @param handler Answers each request.
+ * @returns The running server.
+ *
+ * @example
+ * ```ts ignore
+ * import { serve } from "./mod.ts";
+ *
+ * await serve(() => new Response("hello"));
+ * ```
+ */
+export function serve(handler: Handler): Promise<Server>;
 export async function serve(
-  a: string | ServeInit,
-  b: number | Handler,
+  a: string | ServeInit | (ServeInit & { handler: Handler }) | Handler,
+  b?: number | Handler,
   c?: Handler,
   d: ServeOptions = {},
 ): Promise<Server> {
+  if (typeof a === "function") return serve({}, a);
+  if (typeof a === "object" && b === undefined) {
+    const { handler, ...init } = a as ServeInit & { handler?: Handler };
+    if (typeof handler !== "function") throw new TypeError("serve: no handler given");
+    return serve(init, handler);
+  }
   const [hostname, port, handler, options] = typeof a === "string"
     ? [a, b as number, c!, d]
     : [a.hostname ?? "0.0.0.0", a.port ?? 8000, b as Handler, a];

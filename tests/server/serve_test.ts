@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { serve } from "../../server/serve.ts";
 import { dial, rawExchange, readToEnd, readUntil, statusOf } from "./_raw.ts";
 import { text, utf8 } from "../_fixtures.ts";
@@ -194,4 +194,21 @@ Deno.test("listenAny moves to the next free port when the port is taken", async 
 Deno.test("serve takes Deno.serve's options form", async () => {
   await using server = await serve({ hostname: "127.0.0.1", port: 0 }, () => new Response("ok"));
   assertEquals(await (await fetch(`http://127.0.0.1:${server.port}/`)).text(), "ok");
+});
+
+Deno.test("serve takes Deno.serve's other forms: the handler in the options, and the handler alone", async () => {
+  await using inOptions = await serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    handler: () => new Response("in the options"),
+  });
+  assertEquals(
+    await (await fetch(`http://127.0.0.1:${inOptions.port}/`)).text(),
+    "in the options",
+  );
+  await assertRejects(() => serve({ port: 0 } as never), TypeError, "no handler");
+  // Alone, it binds 0.0.0.0:8000 as Deno.serve does (no other test uses that port).
+  await using alone = await serve(() => new Response("alone"));
+  assertEquals([alone.hostname, alone.port], ["0.0.0.0", 8000]);
+  assertEquals(await (await fetch("http://127.0.0.1:8000/")).text(), "alone");
 });
