@@ -73,7 +73,8 @@ import { RequestTimeoutError, ResponseHeaderTimeoutError } from "../../client/er
 import { join } from "../_bytes.ts";
 import { knob, Random } from "../_random.ts";
 import { bytes, rawServer, str } from "../client/_helpers.ts";
-import { deadline, KEY as MASK, rawFrame, RUNTIME, syncFlushed, utf8 } from "./_helpers.ts";
+import { KEY as MASK, rawFrame, RUNTIME, syncFlushed, utf8 } from "./_helpers.ts";
+import { within } from "../_fixtures.ts";
 
 const NO_PROXY = new ProxyConfig();
 const CASE_DEADLINE = 5_000;
@@ -93,16 +94,6 @@ function shuffle<T>(rnd: Random, items: T[]): T[] {
     [items[i], items[j]] = [items[j], items[i]];
   }
   return items;
-}
-
-/** Waits for `promise`, failing with `what` after `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  const limit = deadline(ms, what);
-  try {
-    return await Promise.race([promise, limit.promise]);
-  } finally {
-    limit.cancel();
-  }
 }
 
 /** Counts what the cases came to, printed with `FUZZ_VERBOSE=1`. */
