@@ -227,6 +227,8 @@ class ServerStream extends H2Stream implements Stream {
   hasBody = true;
   /** `info.completed`: resolved once our END_STREAM is framed, rejected if the stream fails first. */
   readonly completion: Completion = new Completion();
+  /** The response's `content-length`, or -1: the body must match it (RFC 9113 section 8.1.1). */
+  #declared = -1;
   readonly #server: ServerConnection;
 
   constructor(
@@ -300,8 +302,20 @@ class ServerStream extends H2Stream implements Stream {
     } catch (err) {
       return Promise.reject(err);
     }
+    const noBody = this.request.method === "HEAD" || status === 204 || status === 304;
     if (bodyLength >= 0 && status >= 200 && status !== 204 && status !== 304) {
       fields.push(["content-length", String(bodyLength)]);
+    } else if (status >= 200 && !noBody) {
+      const length = fields.find(([name]) => name === "content-length")?.[1];
+      if (length !== undefined) {
+        if (!/^\d+$/.test(length)) {
+          return Promise.reject(new TypeError(`invalid content-length ${length}`));
+        }
+        this.#declared = Number(length);
+        if (endStream && this.#declared > 0) {
+          return Promise.reject(new TypeError(`content-length ${length} with no body`));
+        }
+      }
     }
     if (this.#server.terminating) return Promise.reject(this.#server.closedError());
     if (status < 200) {
@@ -310,16 +324,24 @@ class ServerStream extends H2Stream implements Stream {
       return RESOLVED;
     }
     this.responded = true;
-    if (this.request.method === "HEAD" || status === 204 || status === 304) {
-      this.discardOutput = true;
-    }
+    if (noBody) this.discardOutput = true;
     this.#server.sendHeaders(this, fields, endStream);
     return RESOLVED;
   }
 
   write(chunk: Uint8Array): Promise<void> {
     if (!this.responded) return Promise.reject(new TypeError("write() before respond()"));
+    if (this.#declared >= 0 && this.queuedTotal + chunk.byteLength > this.#declared) {
+      return this.#malformed("response body longer than its content-length");
+    }
     return this.#server.writeData(this, chunk);
+  }
+
+  /** A body that does not match its `content-length`: the stream is reset, the caller told. */
+  #malformed(message: string): Promise<void> {
+    const error = new Error(message);
+    this.#server.resetStream(this, Http2ErrorCode.INTERNAL_ERROR, error);
+    return Promise.reject(error);
   }
 
   end(trailers?: HeadersInit): Promise<void> {
@@ -332,6 +354,9 @@ class ServerStream extends H2Stream implements Stream {
       } catch (err) {
         return Promise.reject(err);
       }
+    }
+    if (this.#declared >= 0 && this.queuedTotal < this.#declared && this.resetError === null) {
+      return this.#malformed("response body shorter than its content-length");
     }
     return this.#server.endStream(this, list);
   }

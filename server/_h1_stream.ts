@@ -278,6 +278,9 @@ export class H1Stream implements Stream {
       this.#framing = "length";
       this.#remaining = Number(length);
       if (!/^\d+$/.test(length)) throw new TypeError(`invalid content-length ${length}`);
+      if (endStream && this.#remaining > 0) {
+        throw new TypeError(`content-length ${length} with no body`);
+      }
     } else if (endStream) {
       this.#framing = "none";
       extra += "content-length: 0\r\n";
@@ -404,7 +407,10 @@ export class H1Stream implements Stream {
     if (this.#framing === "length" && this.#remaining > 0) {
       // The peer was promised more bytes than it got: the connection cannot be reused.
       this.keepAlive = false;
-      this.completion.reject(new Error("response body shorter than its content-length"));
+      const error = new Error("response body shorter than its content-length");
+      this.completion.reject(error);
+      if (this.#heldHead !== null) await this.#releaseHead();
+      throw error;
     }
     // Written before end() resolves: the connection may be closed right after it.
     if (this.#heldHead !== null) await this.#releaseHead();

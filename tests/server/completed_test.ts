@@ -149,3 +149,51 @@ Deno.test("info.completed's rejection, unlooked at, is not an unhandled rejectio
   await response.body?.cancel();
   await new Promise((resolve) => setTimeout(resolve, 50)); // an unhandled one fails the test here
 });
+
+for (const protocol of PROTOCOLS) {
+  Deno.test(`${protocol}: a response body that does not match its content-length is refused, and the client is not left waiting`, async () => {
+    const reported: string[] = [];
+    const handlerSaw: string[] = [];
+    await using server = await listen("127.0.0.1", 0, async (stream) => {
+      const route = stream.request.target;
+      if (route === "/null") {
+        // A Response-style head that promises 5 bytes and ends at once.
+        await stream.respond(200, { "content-length": "5" }, { endStream: true })
+          .catch((e) => handlerSaw.push(`null: ${e.message}`));
+        return;
+      }
+      await stream.respond(200, { "content-length": route === "/long" ? "3" : "5" });
+      try {
+        await stream.write(utf8(route === "/long" ? "hello" : "abc"));
+        await stream.end();
+      } catch (error) {
+        handlerSaw.push(`${route}: ${(error as Error).message}`);
+        throw error;
+      }
+    }, { onError: (error) => reported.push((error as Error).message) });
+    await using client = new Client();
+    for (const path of ["/null", "/long", "/short"]) {
+      const url = `http://127.0.0.1:${server.port}${path}`;
+      const result = await within(
+        client.request("GET", url, { protocol }).then(
+          async (response) => `${response.status} ${await response.text()}`,
+          (error) => `error: ${error}`,
+        ).catch((error) => `body error: ${error}`),
+        3000,
+        `${path} left the client waiting`,
+      );
+      if (path === "/null") assertEquals(result, "500 ", path); // answered before any head
+      else assert(result.includes("error"), `${path}: ${result}`);
+    }
+    // (Over HTTP/1.1 the client retries the GET whose connection closed before any head.)
+    assertEquals([...new Set(handlerSaw)], [
+      "null: content-length 5 with no body",
+      "/long: response body longer than its content-length",
+      "/short: response body shorter than its content-length",
+    ]);
+    assertEquals([...new Set(reported)], [
+      "response body longer than its content-length",
+      "response body shorter than its content-length",
+    ]);
+  });
+}
