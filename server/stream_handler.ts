@@ -107,7 +107,8 @@ export async function sendResponse(stream: Stream, response: Response): Promise<
     upgrade.onUpgrade(await handle.accept(upgrade.status, upgrade.headers));
     return;
   }
-  const { status, statusText, headers } = response;
+  const { status, statusText } = response;
+  const headers = headersToSend(response);
   const body = response.body;
   if (body === null) {
     if (hasRespondWith(stream)) return stream.respondWith(status, headers, null, statusText);
@@ -153,6 +154,29 @@ export async function sendResponse(stream: Stream, response: Response): Promise<
   } finally {
     signal?.removeEventListener("abort", cancel);
   }
+}
+
+/** Content codings that `fetch` decodes on Deno, Node and Bun alike. */
+const DECODED_BY_FETCH = /^\s*(?:(?:x-)?gzip|deflate|br)\s*$/i;
+
+/**
+ * The head to send for a response: that of a `Response` that came from `fetch` (or this
+ * module's client; either way it has a `url`, which one made with `new Response` has not)
+ * whose body was decoded loses its `content-encoding` and `content-length`, which describe
+ * the encoded bytes (the fetch standard keeps them): the `return fetch(upstream)` proxy then
+ * sends what its body is, as `Deno.serve` does.
+ */
+function headersToSend(response: Response): Headers {
+  const headers = response.headers;
+  if (response.url === "" || response.body === null) return headers;
+  const coding = headers.get("content-encoding");
+  if (coding === null || !coding.split(",").every((c) => DECODED_BY_FETCH.test(c))) {
+    return headers;
+  }
+  const sent = new Headers(headers);
+  sent.delete("content-encoding");
+  sent.delete("content-length");
+  return sent;
 }
 
 /** Methods the `Request` constructor refuses (the fetch standard's forbidden methods). */

@@ -212,3 +212,39 @@ Deno.test("serve takes Deno.serve's other forms: the handler in the options, and
   assertEquals([alone.hostname, alone.port], ["0.0.0.0", 8000]);
   assertEquals(await (await fetch("http://127.0.0.1:8000/")).text(), "alone");
 });
+
+Deno.test("return fetch(upstream) proxies a compressed upstream as what fetch decoded; a Response made here keeps its coding", async () => {
+  const text = "hello world ".repeat(500);
+  const gzipped = new Uint8Array(
+    await new Response(new Blob([text]).stream().pipeThrough(new CompressionStream("gzip")))
+      .arrayBuffer(),
+  );
+  const compressed = () =>
+    new Response(gzipped, {
+      headers: { "content-encoding": "gzip", "content-length": String(gzipped.byteLength) },
+    });
+  await using upstream = await serve("127.0.0.1", 0, compressed);
+  await using proxy = await serve(
+    "127.0.0.1",
+    0,
+    (request) =>
+      request.url.endsWith("/own") ? compressed() : fetch(`http://127.0.0.1:${upstream.port}/`),
+  );
+  // fetch decoded the body but kept the headers that describe the encoded bytes: they go.
+  const raw = await rawExchange(
+    proxy.port,
+    "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+  );
+  const head = raw.slice(0, raw.indexOf("\r\n\r\n")).toLowerCase();
+  assertEquals(statusOf(raw), 200);
+  assert(!head.includes("content-encoding"), head);
+  // Chunked, or the decoded length when the whole body came at once.
+  const length = /content-length: (\d+)/.exec(head)?.[1];
+  assert(length === undefined || length === String(text.length), head);
+  assertStringIncludes(raw, "hello world hello world");
+  // A Response made by the handler is sent as it is: its body is the encoded bytes.
+  const own = await fetch(`http://127.0.0.1:${proxy.port}/own`);
+  assertEquals(own.headers.get("content-encoding"), "gzip");
+  assertEquals(own.headers.get("content-length"), String(gzipped.byteLength));
+  assertEquals(await own.text(), text);
+});
