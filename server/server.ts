@@ -1,7 +1,7 @@
 import type { Addr, Conn, Listener, ServerTlsOptions } from "../conn/types.ts";
 import { listen as listenConn } from "../conn/listen.ts";
 import { BufferedReader } from "../http1/buffered_reader.ts";
-import { type H1ConnState, serveHttp1 } from "./_h1_connection.ts";
+import { type H1Config, type H1ConnState, serveHttp1 } from "./_h1_connection.ts";
 import { type Deadline, Deadlines } from "./_deadlines.ts";
 import { setRef } from "../client/_ref.ts";
 import type { StreamHandler } from "./stream_handler.ts";
@@ -108,6 +108,8 @@ export class Server implements AsyncDisposable {
   #resources = new Set<ServerResource>();
   #tasks = new Set<Promise<void>>();
   #deadlines: Deadlines;
+  /** What every HTTP/1.1 connection is served with: the limits with their defaults resolved. */
+  #h1: H1Config;
   #closing = false;
   /** Whether the server keeps the process alive (see `unref`). */
   #ref = true;
@@ -119,12 +121,23 @@ export class Server implements AsyncDisposable {
     this.#listener = listener;
     this.#handler = handler;
     this.#options = options;
-    const shortest = Math.min(
-      options.headTimeout ?? 30_000,
-      options.keepAliveTimeout ?? 5_000,
-      options.bodyIdleTimeout || Infinity,
-    );
+    const headTimeout = options.headTimeout ?? 30_000;
+    const keepAliveTimeout = options.keepAliveTimeout ?? 5_000;
+    const bodyIdleTimeout = options.bodyIdleTimeout ?? 30_000;
+    const shortest = Math.min(headTimeout, keepAliveTimeout, bodyIdleTimeout || Infinity);
     this.#deadlines = new Deadlines(Math.max(10, Math.min(1000, Math.floor(shortest / 4))));
+    this.#h1 = {
+      maxHeadSize: options.maxHeadSize ?? 64 * 1024,
+      maxHeaderCount: options.maxHeaderCount ?? 100,
+      headTimeout,
+      keepAliveTimeout,
+      bodyIdleTimeout,
+      maxDiscardBytes: options.maxDiscardBytes ?? 64 * 1024,
+      deadlines: this.#deadlines,
+      closing: () => this.#closing,
+      report: (error) => this.#report(error),
+      owner: this,
+    };
     this.finished = new Promise((resolve) => (this.#resolveFinished = resolve));
     options.signal?.addEventListener("abort", () => this.close(), { once: true });
     this.#acceptLoop();
@@ -179,7 +192,7 @@ export class Server implements AsyncDisposable {
       if (!h2 && options.http2 !== false) {
         // Sniff for the HTTP/2 prior-knowledge preface before choosing HTTP/1.1.
         const sniff: Deadline = { at: 0, expire: () => conn.close() };
-        this.#deadlines.arm(sniff, options.headTimeout ?? 30_000);
+        this.#deadlines.arm(sniff, this.#h1.headTimeout);
         try {
           while (reader.buffered < PREFACE.length && startsLikePreface(reader.peek())) {
             if (!(await reader.fill())) break;
@@ -192,7 +205,7 @@ export class Server implements AsyncDisposable {
       if (h2) {
         tracked.h2 = serveHttp2(conn, this.#handler, {
           ...options.http2Limits,
-          bodyIdleTimeout: options.bodyIdleTimeout ?? 30_000,
+          bodyIdleTimeout: this.#h1.bodyIdleTimeout,
           settings: options.http2Settings ?? new HTTP2Settings(),
           prefaceRead: reader.takeBuffered(),
           onError: (error) => this.#report(error),
@@ -201,18 +214,7 @@ export class Server implements AsyncDisposable {
         if (!this.#ref) tracked.h2.unref();
         return await tracked.h2.closed;
       }
-      await serveHttp1(conn, reader, this.#handler, {
-        maxHeadSize: options.maxHeadSize ?? 64 * 1024,
-        maxHeaderCount: options.maxHeaderCount ?? 100,
-        headTimeout: options.headTimeout ?? 30_000,
-        keepAliveTimeout: options.keepAliveTimeout ?? 5_000,
-        bodyIdleTimeout: options.bodyIdleTimeout ?? 30_000,
-        maxDiscardBytes: options.maxDiscardBytes ?? 64 * 1024,
-        deadlines: this.#deadlines,
-        closing: () => this.#closing,
-        report: (error) => this.#report(error),
-        owner: this,
-      }, tracked.h1);
+      await serveHttp1(conn, reader, this.#handler, this.#h1, tracked.h1);
     } catch (error) {
       conn.close();
       if (!this.#closing) throw error;
