@@ -12,20 +12,19 @@ export function setRef(conn: Conn, ref: boolean): void {
   }
 }
 
-/** Lets a timer keep the process alive again after {@linkcode unrefTimer}. */
-export function refTimer(id: ReturnType<typeof setTimeout>): void {
-  const timer = id as unknown as { ref?: () => void };
-  if (typeof timer.ref === "function") timer.ref();
-  else if (typeof Deno !== "undefined" && typeof Deno.refTimer === "function") {
-    Deno.refTimer(id as unknown as number);
+/** Whether a timer keeps the process alive (Deno, Node and Bun). */
+export function setTimerRef(id: ReturnType<typeof setTimeout>, ref: boolean): void {
+  const timer = id as unknown as { ref?: () => void; unref?: () => void };
+  if (typeof timer.unref === "function") {
+    if (ref) timer.ref?.();
+    else timer.unref();
+  } else if (typeof Deno !== "undefined") {
+    const set = ref ? Deno.refTimer : Deno.unrefTimer;
+    if (typeof set === "function") set(id as unknown as number);
   }
 }
 
 /** Lets a timer not keep the process alive (Deno, Node and Bun). */
 export function unrefTimer(id: ReturnType<typeof setTimeout>): void {
-  const timer = id as unknown as { unref?: () => void };
-  if (typeof timer.unref === "function") timer.unref();
-  else if (typeof Deno !== "undefined" && typeof Deno.unrefTimer === "function") {
-    Deno.unrefTimer(id as unknown as number);
-  }
+  setTimerRef(id, false);
 }

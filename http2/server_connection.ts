@@ -7,7 +7,7 @@
  */
 
 import type { Conn } from "../conn/types.ts";
-import { refTimer, unrefTimer } from "../client/_ref.ts";
+import { setTimerRef, unrefTimer } from "../client/_ref.ts";
 import type { RequestHead, ServeInfo, Stream } from "../server/stream.ts";
 import { Completion } from "../server/_completion.ts";
 import { connectionError, Http2Error, Http2ErrorCode } from "./errors.ts";
@@ -458,9 +458,7 @@ class ServerConnection extends Http2Connection {
   refTimers(ref: boolean): void {
     this.#refTimers = ref;
     for (const timer of [this.#idleTimer, this.#prefaceTimer]) {
-      if (timer === null) continue;
-      if (ref) refTimer(timer);
-      else unrefTimer(timer);
+      if (timer !== null) setTimerRef(timer, ref);
     }
   }
 
