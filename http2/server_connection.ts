@@ -302,8 +302,9 @@ class ServerStream extends H2Stream implements Stream {
     } catch (err) {
       return Promise.reject(err);
     }
-    const noBody = this.request.method === "HEAD" || status === 204 || status === 304;
-    if (bodyLength >= 0 && status >= 200 && status !== 204 && status !== 304) {
+    const bodiless = status === 204 || status === 304; // no content-length of a body either
+    const noBody = bodiless || this.request.method === "HEAD";
+    if (status >= 200 && !bodiless && bodyLength >= 0) {
       fields.push(["content-length", String(bodyLength)]);
     } else if (status >= 200 && !noBody) {
       const length = fields.find(([name]) => name === "content-length")?.[1];

@@ -404,16 +404,15 @@ export class H1Stream implements Stream {
       await this.#sendBody(encodeLastChunk(trailers ? new Headers(trailers) : undefined));
       return;
     }
+    // Written before end() settles: the connection may be closed right after it.
+    if (this.#heldHead !== null) await this.#releaseHead();
     if (this.#framing === "length" && this.#remaining > 0) {
       // The peer was promised more bytes than it got: the connection cannot be reused.
       this.keepAlive = false;
       const error = new Error("response body shorter than its content-length");
       this.completion.reject(error);
-      if (this.#heldHead !== null) await this.#releaseHead();
       throw error;
     }
-    // Written before end() resolves: the connection may be closed right after it.
-    if (this.#heldHead !== null) await this.#releaseHead();
   }
 
   abort(reason?: unknown): void {
