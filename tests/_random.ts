@@ -19,6 +19,11 @@ export function knob(name: string): number | null {
   }
 }
 
+/** The seed from `FUZZ_SEED`, if set (to run other cases than the fixed ones), else `fixed`. */
+export function seedOr(fixed: number): number {
+  return knob("FUZZ_SEED") ?? fixed;
+}
+
 /** A deterministic random source. */
 export class Random {
   #state: number;

@@ -35,7 +35,7 @@ import { ConnectionClosedError, RedirectError, TimeoutError } from "../../client
 import { HeadTooLargeError, UnexpectedEofError } from "../../http1/buffered_reader.ts";
 import { HttpParseError } from "../../http1/parse.ts";
 import type { Conn } from "../../conn/types.ts";
-import { knob, Random } from "../_random.ts";
+import { knob, Random, seedOr } from "../_random.ts";
 import { escapeBytes, latin1 } from "../_bytes.ts";
 import { bytes, delay, type RawServer, rawServer, readRequest } from "./_helpers.ts";
 
@@ -364,11 +364,6 @@ function describe(seed: number, c: Case): string {
   });
   return `seed ${seed} case ${c.index} (${c.from}; ${c.calls} ${c.method} call(s), ` +
     `maxRedirects ${c.maxRedirects}):\n    ${answers.join("\n    ")}`;
-}
-
-/** The seed from `FUZZ_SEED`, if set (to run other cases than the fixed ones), else `fixed`. */
-function seedOr(fixed: number): number {
-  return knob("FUZZ_SEED") ?? fixed;
 }
 
 /** The probe's answer: a normal response naming the case it follows. */

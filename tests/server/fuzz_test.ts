@@ -16,7 +16,7 @@ import { listen, type Server } from "../../server/server.ts";
 import { type Handler, streamHandler } from "../../server/stream_handler.ts";
 import { upgrade } from "../../websockets/upgrade.ts";
 import type { Conn } from "../../conn/types.ts";
-import { knob, Random } from "../_random.ts";
+import { Random, seedOr } from "../_random.ts";
 import { escapeBytes, latin1 } from "../_bytes.ts";
 import { utf8 } from "../_fixtures.ts";
 import { dial, rawExchange, statusOf } from "./_raw.ts";
@@ -149,11 +149,6 @@ function describe(seed: number, c: Case): string {
   const sent = `${c.input.byteLength} bytes written as ${cuts}`;
   return `seed ${seed} case ${c.index} (${c.from}; ${sent}; ` +
     `${c.halfClose ? "half-closed" : "left open"}): input ${escapeBytes(c.input)}`;
-}
-
-/** The seed from `FUZZ_SEED`, if set (to run other cases than the fixed ones), else `fixed`. */
-function seedOr(fixed: number): number {
-  return knob("FUZZ_SEED") ?? fixed;
 }
 
 /** What the server and the handler report, and what the handler is waiting for. */
