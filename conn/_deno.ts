@@ -2,29 +2,20 @@
 import type { Addr, Conn, ConnectOptions, Listener, ListenOptions } from "./types.ts";
 import { AcceptQueue } from "./_accept_queue.ts";
 import { WriteChain } from "./_write_chain.ts";
+import { buffers } from "./_buffer_pool.ts";
 
 /** How much one read may take, and the slab reads are carved from. */
 const READ_SIZE = 64 * 1024;
 const SLAB_SIZE = 512 * 1024;
 
-/** Chunks at least this large are written by `writev()` as they are, not gathered. */
-const DIRECT_WRITE = 64 * 1024;
+/**
+ * Chunks at least this large are written by `writev()` as they are, not gathered: below it,
+ * copying a chunk next to its neighbours costs less than a write of its own (a 64 KiB
+ * WebSocket payload behind its 4-byte header was two writes and two TCP segments).
+ */
+const DIRECT_WRITE = 256 * 1024;
 /** The most bytes `writev()` gathers into one buffer (one write). */
 const GATHER_MAX = 1024 * 1024;
-/**
- * Gather buffers kept for reuse, each `GATHER_MAX` bytes, shared by all connections (a fresh
- * large buffer costs a page fault per page, which measurably slowed bulk writes).
- */
-const SCRATCH_KEPT = 8;
-const scratch: Uint8Array[] = [];
-
-function takeScratch(): Uint8Array {
-  return scratch.pop() ?? new Uint8Array(GATHER_MAX);
-}
-
-function giveScratch(buf: Uint8Array): void {
-  if (scratch.length < SCRATCH_KEPT) scratch.push(buf);
-}
 
 /** How long an accepted TLS connection may take to finish its handshake. */
 const TLS_HANDSHAKE_TIMEOUT = 10_000;
@@ -95,9 +86,9 @@ export class DenoConn implements Conn {
   }
 
   /**
-   * Deno has no vectored write: runs of small chunks are copied into one pooled buffer (one
-   * syscall instead of one per chunk; a copy costs less than a syscall), large ones are
-   * written as they are.
+   * Deno has no vectored write: runs of chunks under `DIRECT_WRITE` are copied into one
+   * pooled buffer (one syscall instead of one per chunk; a copy costs less than a syscall),
+   * larger ones are written as they are.
    */
   writev(chunks: readonly Uint8Array[]): Promise<void> {
     return this.#writes.run(async () => {
@@ -118,7 +109,7 @@ export class DenoConn implements Conn {
           i++;
           continue;
         }
-        const buf = takeScratch();
+        const buf = buffers.take(total);
         let at = 0;
         for (; i < j; i++) {
           buf.set(chunks[i], at);
@@ -127,7 +118,7 @@ export class DenoConn implements Conn {
         try {
           await this.#writeAll(buf.subarray(0, total));
         } finally {
-          giveScratch(buf);
+          buffers.give(buf);
         }
       }
     });

@@ -5,6 +5,7 @@ import type * as Tls from "node:tls";
 import process from "node:process";
 import type { Addr, Conn, ConnectOptions, Listener, ListenOptions } from "./types.ts";
 import { AcceptQueue } from "./_accept_queue.ts";
+import { buffers } from "./_buffer_pool.ts";
 
 /** Unread bytes above which the socket is paused until the reader catches up. */
 const PAUSE_AT = 1024 * 1024;
@@ -17,8 +18,6 @@ const PAUSE_AT = 1024 * 1024;
  */
 const DENO_GATHER = 64 * 1024;
 const ON_DENO = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
-const SCRATCH_KEPT = 8;
-const scratch: Uint8Array[] = [];
 
 /** How long an accepted TLS connection may take to finish its handshake. */
 const TLS_HANDSHAKE_TIMEOUT = 10_000;
@@ -208,7 +207,7 @@ export class NodeConn implements Conn {
    * writev again).
    */
   async #gatherWrite(chunks: readonly Uint8Array[]): Promise<void> {
-    const buf = scratch.pop() ?? new Uint8Array(DENO_GATHER);
+    const buf = buffers.take(DENO_GATHER);
     try {
       let at = 0;
       for (const c of chunks) {
@@ -227,7 +226,7 @@ export class NodeConn implements Conn {
       }
       if (at > 0) await this.#write(buf.subarray(0, at));
     } finally {
-      if (scratch.length < SCRATCH_KEPT) scratch.push(buf);
+      buffers.give(buf);
     }
   }
 

@@ -3,11 +3,11 @@
  * that orders data messages, compresses them when permessage-deflate is on, and lets
  * control frames through between the fragments of a message.
  *
- * Every frame goes to the connection in one `write()` call (or two calls made back to
- * back, header then payload, for big payloads: an unmasked one is written as it is, a
- * masked one is masked into a reused buffer), and `Conn.write` keeps call order, so frames
- * never interleave. A {@linkcode WriteBatcher} gathers the frames written in one turn of
- * the event loop into one write.
+ * Every frame goes to the connection in one write call (header and payload together, for
+ * big payloads: an unmasked one is passed as it is, a masked one is masked into a reused
+ * buffer), and writes keep call order, so frames never interleave. A
+ * {@linkcode WriteBatcher} gathers the frames written in one turn of the event loop into
+ * one write.
  *
  * @module
  */
@@ -16,6 +16,7 @@ import { setImmediate } from "node:timers";
 import { mask, maskInto, randomMaskKey } from "./_mask.ts";
 import { Utf8Validator } from "./_utf8.ts";
 import { allocBytes } from "../conn/_slab.ts";
+import { buffers } from "../conn/_buffer_pool.ts";
 import type { Deflater } from "./_deflate.ts";
 
 /** Options of {@linkcode frame}. */
@@ -42,44 +43,6 @@ const ZERO_COPY_FROM = 64 * 1024;
 const ASCII_TEXT_MAX = 256;
 /** Strings up to this many UTF-16 units are encoded straight into the frame buffer. */
 const DIRECT_TEXT_MAX = 8192;
-
-/** Buffers for big masked payloads, kept for reuse once their write is done. */
-const MASK_POOL_KEEP = 4;
-/** The largest buffer kept for reuse. */
-const MASK_POOL_BUFFER_MAX = 16 * 1024 * 1024;
-/** Buffers sizes are rounded up to a multiple of this. */
-const MASK_POOL_GRAIN = 64 * 1024;
-const maskPool: Uint8Array[] = [];
-
-/**
- * A buffer of at least `n` bytes for a masked payload. Fresh large buffers are what makes
- * masking big messages slow (each new page is a page fault: about 3 ms per MiB allocated
- * and filled, against 0.15 ms to mask into a reused one), so they are reused.
- */
-function takeMaskBuffer(n: number): Uint8Array {
-  let best = -1;
-  for (let i = 0; i < maskPool.length; i++) {
-    const len = maskPool[i].length;
-    if (len >= n && (best < 0 || len < maskPool[best].length)) best = i;
-  }
-  if (best >= 0) return maskPool.splice(best, 1)[0];
-  return new Uint8Array(Math.ceil(n / MASK_POOL_GRAIN) * MASK_POOL_GRAIN);
-}
-
-/** Gives a buffer back once the connection is done with it. */
-function giveMaskBuffer(buf: Uint8Array): void {
-  if (buf.length > MASK_POOL_BUFFER_MAX) return;
-  if (maskPool.length < MASK_POOL_KEEP) {
-    maskPool.push(buf);
-    return;
-  }
-  // Full: keep the bigger buffers.
-  let smallest = 0;
-  for (let i = 1; i < maskPool.length; i++) {
-    if (maskPool[i].length < maskPool[smallest].length) smallest = i;
-  }
-  if (maskPool[smallest].length < buf.length) maskPool[smallest] = buf;
-}
 
 /**
  * Writes a frame header into `buf` at `at`; returns its length. With `masked`, the key is
@@ -277,13 +240,20 @@ export interface SenderOptions {
 const noop = () => {};
 
 /**
+ * Writes bytes to the connection after everything written before; with `payload`, writes
+ * it right behind `data` (a frame header and its big payload, which are not copied into
+ * one buffer), as one unit.
+ */
+export type FrameWrite = (data: Uint8Array, payload?: Uint8Array) => Promise<void>;
+
+/**
  * Sends frames over a write function. Whole messages with nothing before them in the
  * queue are framed and written synchronously; compressed messages whose compressor is
  * asynchronous and fragmented messages hold later data messages back until their frames
  * are written. Control frames never wait.
  */
 export class Sender {
-  #write: (data: Uint8Array) => Promise<void>;
+  #write: FrameWrite;
   #mask: boolean;
   #deflater: Deflater | null;
   #threshold: number;
@@ -302,7 +272,7 @@ export class Sender {
    * @param closedError Makes the error for sends after {@linkcode Sender.close}.
    */
   constructor(
-    write: (data: Uint8Array) => Promise<void>,
+    write: FrameWrite,
     options: SenderOptions,
     closedError: () => Error,
   ) {
@@ -409,11 +379,10 @@ export class Sender {
 
   #writeEncoded(f: Encoded): Promise<void> {
     if (f instanceof Uint8Array) return this.#write(f);
-    this.#write(f[0]).catch(noop); // a failure shows in the payload's write too
-    const written = this.#write(f[1]);
+    const written = this.#write(f[0], f[1]);
     const pooled = f[2];
     // Back to the pool once written; after a failed write the connection may still hold it.
-    if (pooled !== undefined) written.then(() => giveMaskBuffer(pooled), noop);
+    if (pooled !== undefined) written.then(() => buffers.give(pooled), noop);
     return written;
   }
 
@@ -423,7 +392,7 @@ export class Sender {
       if (!this.#mask) return [frameHeader(opcode, n, { fin, rsv1 }), bytes];
       if (this.#reuse) {
         const header = frameHeader(opcode, n, { fin, rsv1, mask: true });
-        const buf = takeMaskBuffer(n);
+        const buf = buffers.take(n);
         maskInto(bytes, buf, header, header.length - 4);
         return [header, buf.subarray(0, n), buf];
       }
@@ -561,16 +530,18 @@ function deferred(): Deferred {
 }
 
 /**
- * Passes writes on in call order, in batches, small ones joined into one buffer. A write
- * with nothing before it goes out at once; the writes that follow it in the same turn of
- * the event loop (the echoes of the messages of one read, say) wait for the end of that turn
- * (`setImmediate`, which runs once the microtasks are done) or for `BATCH_MAX` bytes, and
- * go out together. Writes made while a batch is in flight wait for it. So a burst of frames
- * costs two `Conn.write`s (two syscalls) and two promises, not one each, and a lone frame
- * waits for nothing.
+ * Passes writes on in call order, in batches. A write with nothing before it goes out at
+ * once; the writes that follow it in the same turn of the event loop (the echoes of the
+ * messages of one read, say) wait for the end of that turn (`setImmediate`, which runs once
+ * the microtasks are done) or for `BATCH_MAX` bytes, and go out together. Writes made while
+ * a batch is in flight wait for it. So a burst of frames costs two writes (two syscalls) and
+ * two promises, not one each, and a lone frame waits for nothing. A batch goes to the
+ * connection's vectored write when it has one (Deno's adapter copies it into a pooled
+ * buffer, Node's makes one `writev`); otherwise its small writes are joined into one buffer.
  */
 export class WriteBatcher {
   #write: (data: Uint8Array) => Promise<void>;
+  #writev: ((chunks: Uint8Array[]) => Promise<void>) | null;
   #onError: (err: unknown) => unknown;
   #queue: Uint8Array[] = [];
   #queued = 0;
@@ -590,9 +561,15 @@ export class WriteBatcher {
   /**
    * @param write The connection's write.
    * @param onError Told of a failed write; returns the error to reject the writes with.
+   * @param writev The connection's vectored write, if it has one (see `Conn.writev`).
    */
-  constructor(write: (data: Uint8Array) => Promise<void>, onError: (err: unknown) => unknown) {
+  constructor(
+    write: (data: Uint8Array) => Promise<void>,
+    onError: (err: unknown) => unknown,
+    writev: ((chunks: Uint8Array[]) => Promise<void>) | null = null,
+  ) {
     this.#write = write;
+    this.#writev = writev;
     this.#onError = onError;
   }
 
@@ -610,13 +587,18 @@ export class WriteBatcher {
    * Writes `data` after everything written before.
    *
    * @param data The bytes (not copied when written alone or when large).
+   * @param payload Bytes written right behind `data`, in the same batch.
    * @returns Resolves once handed to the connection. Writes batched together share one
    * promise.
    */
-  write(data: Uint8Array): Promise<void> {
+  write(data: Uint8Array, payload?: Uint8Array): Promise<void> {
     if (this.#failed !== null) return Promise.reject(this.#failed.error);
     this.#queue.push(data);
     this.#queued += data.length;
+    if (payload !== undefined) {
+      this.#queue.push(payload);
+      this.#queued += payload.length;
+    }
     const done = this.#done ??= deferred();
     if (!this.#busy && (!this.#holding || this.#queued >= BATCH_MAX)) this.#next();
     return done.promise;
@@ -663,6 +645,8 @@ export class WriteBatcher {
   }
 
   #issue(buffers: Uint8Array[]): Promise<void> {
+    if (buffers.length === 1) return this.#write(buffers[0]);
+    if (this.#writev !== null) return this.#writev(buffers);
     let last: Promise<void> | null = null;
     const flush = (group: Uint8Array[], size: number) => {
       last?.catch(noop); // a failure shows in the last write too

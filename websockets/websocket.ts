@@ -214,7 +214,7 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
     this.#out = new WriteBatcher((data) => conn.write(data), (err) => {
       this.#eof(err);
       return this.#error;
-    });
+    }, conn.writev ? (chunks) => conn.writev!(chunks) : null);
     this.role = options.role;
     this.#server = options.role === "server";
     this.#owns = options.ownsConn ?? true;
@@ -242,7 +242,7 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
       inflater: this.#codec?.inflater ?? null,
     }, handler);
     this.#sender = new Sender(
-      (data) => this.#out.write(data),
+      (data, payload) => this.#out.write(data, payload),
       {
         mask: !this.#server,
         deflater: this.#codec?.deflater ?? null,

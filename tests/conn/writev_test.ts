@@ -7,6 +7,7 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import type { Conn } from "../../conn/types.ts";
 import { memoryPair } from "../../conn/memory.ts";
+import { DenoConn } from "../../conn/_deno.ts";
 import { adapters } from "./_adapters.ts";
 import { CA, CERT, KEY } from "../_fixtures.ts";
 import { join } from "../_bytes.ts";
@@ -102,4 +103,45 @@ Deno.test("memory pairs have no writev(): callers fall back to write()", () => {
   assertEquals(a.writev, undefined);
   a.close();
   b.close();
+});
+
+/** A stand-in for a `Deno.Conn` that records the size and buffer of every write. */
+function recordingDenoConn(): { conn: DenoConn; writes: Uint8Array[] } {
+  const writes: Uint8Array[] = [];
+  const addr: Deno.NetAddr = { transport: "tcp", hostname: "127.0.0.1", port: 1 };
+  const raw = {
+    localAddr: addr,
+    remoteAddr: addr,
+    write(bytes: Uint8Array) {
+      writes.push(bytes);
+      return Promise.resolve(bytes.byteLength);
+    },
+  } as unknown as Deno.Conn;
+  return { conn: new DenoConn(raw, null, false), writes };
+}
+
+Deno.test("Deno: writev() copies chunks under 256 KiB into one write, and larger ones go as they are", async () => {
+  const { conn, writes } = recordingDenoConn();
+  const header = new Uint8Array([0x82, 0x7e, 0x00, 0x10]);
+  const payload = new Uint8Array(64 * 1024).fill(7);
+  await conn.writev([header, payload]);
+  assertEquals(
+    writes.map((w) => w.byteLength),
+    [4 + 64 * 1024],
+    "a header and its payload: one write",
+  );
+  assertEquals(writes[0], join([header, payload]));
+  const big = new Uint8Array(300 * 1024);
+  await conn.writev([header, big, header]);
+  assertEquals(writes.slice(1).map((w) => w.byteLength), [4, 300 * 1024, 4]);
+  assert(writes[2] === big, "a big chunk is not copied");
+});
+
+Deno.test("Deno: writev() gathers into a reused buffer once the write is done", async () => {
+  const { conn, writes } = recordingDenoConn();
+  const parts = [new Uint8Array(100), new Uint8Array(40_000)];
+  await conn.writev(parts);
+  await conn.writev(parts);
+  assertEquals(writes.length, 2);
+  assert(writes[0].buffer === writes[1].buffer, "the second gather reuses the first's buffer");
 });

@@ -6,6 +6,7 @@ import { upgradeHandleOf } from "../../server/_upgrade.ts";
 import { dial, rawExchange, readToEnd, readUntil, statusOf } from "./_raw.ts";
 import { text, utf8, within } from "../_fixtures.ts";
 import { memoryPair } from "../../conn/memory.ts";
+import { join } from "../_bytes.ts";
 import type { Conn, Listener } from "../../conn/types.ts";
 import type { Stream } from "../../server/stream.ts";
 
@@ -281,16 +282,33 @@ Deno.test("streaming responses lose neither the pipelined request behind them no
   conn.close();
 });
 
-/** A server over one in-memory connection whose server side counts its writes. */
-async function countingServer(handler: (stream: Stream) => Promise<void>) {
+/**
+ * A server over one in-memory connection whose server side counts its writes; with
+ * `vectored`, it also has a `writev()` (one call counts as one write).
+ */
+async function countingServer(
+  handler: (stream: Stream) => Promise<void>,
+  { vectored = false } = {},
+) {
   const [client, serverSide] = memoryPair();
   const writes: string[] = [];
-  const counted: Conn = Object.assign(Object.create(serverSide), {
-    write(bytes: Uint8Array) {
-      writes.push(text(bytes));
-      return serverSide.write(bytes);
+  const counted: Conn = Object.assign(
+    Object.create(serverSide),
+    {
+      write(bytes: Uint8Array) {
+        writes.push(text(bytes));
+        return serverSide.write(bytes);
+      },
     },
-  });
+    vectored
+      ? {
+        writev(chunks: readonly Uint8Array[]) {
+          writes.push(chunks.map(text).join(""));
+          return serverSide.write(join(chunks));
+        },
+      }
+      : {},
+  );
   let handed = false;
   const listener: Listener = {
     addr: serverSide.localAddr,
@@ -303,6 +321,20 @@ async function countingServer(handler: (stream: Stream) => Promise<void>) {
   const server = await listen("127.0.0.1", 0, handler, { listener });
   return { client, writes, server };
 }
+
+Deno.test("a big response body leaves with its head in one vectored write, not copied behind it", async () => {
+  const body = new Uint8Array(40_000).fill(97);
+  const { client, writes, server } = await countingServer(async (stream) => {
+    await stream.respond(200, { "content-length": String(body.byteLength) });
+    await stream.write(body);
+    await stream.end();
+  }, { vectored: true });
+  await client.write(utf8("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  const raw = await readToEnd(client);
+  assert(raw.endsWith("\r\n\r\n" + "a".repeat(40_000)), raw.slice(0, 200));
+  assertEquals(writes.length, 1);
+  await server.close();
+});
 
 Deno.test("a response head goes out in one write with the first body bytes", async () => {
   const { client, writes, server } = await countingServer(async (stream) => {

@@ -1,7 +1,15 @@
 /** The frame encoder, masking, and the sender's ordering, compression and fragmenting. */
 import { assert, assertEquals, assertRejects } from "@std/assert";
+import { setImmediate } from "node:timers";
 import { mask, maskInto, randomMaskKey } from "../../websockets/_mask.ts";
-import { frame, frameHeader, Sender, textFrame, WriteBatcher } from "../../websockets/_sender.ts";
+import {
+  frame,
+  frameHeader,
+  type FrameWrite,
+  Sender,
+  textFrame,
+  WriteBatcher,
+} from "../../websockets/_sender.ts";
 import type { Deflater } from "../../websockets/_deflate.ts";
 import { cat, hex, record, toHex, utf8 } from "./_helpers.ts";
 
@@ -77,9 +85,17 @@ Deno.test("textFrame equals framing the UTF-8 bytes, around every header boundar
   }
 });
 
-function capture(): { writes: Uint8Array[]; write: (d: Uint8Array) => Promise<void> } {
+/** Records what a Sender writes: a header and the payload behind it count as two writes. */
+function capture(): { writes: Uint8Array[]; write: FrameWrite } {
   const writes: Uint8Array[] = [];
-  return { writes, write: (d) => (writes.push(d.slice()), Promise.resolve()) };
+  return {
+    writes,
+    write: (d, payload) => {
+      writes.push(d.slice());
+      if (payload !== undefined) writes.push(payload.slice());
+      return Promise.resolve();
+    },
+  };
 }
 
 const closedError = () => new Error("closed");
@@ -92,15 +108,18 @@ Deno.test("a sender sends strings as text and bytes as binary", async () => {
   assertEquals(c.writes.map(toHex), ["81 05 48 65 6c 6c 6f", "82 02 01 02"]);
 });
 
-Deno.test("a server's big binary payload is written after its header without a copy", async () => {
-  const c = capture();
-  const writes: Uint8Array[] = [];
-  const s = new Sender((d) => (writes.push(d), c.write(d)), { mask: false }, closedError);
+Deno.test("a server's big binary payload is handed over behind its header without a copy", async () => {
+  const calls: [Uint8Array, Uint8Array | undefined][] = [];
+  const s = new Sender(
+    (d, p) => (calls.push([d, p]), Promise.resolve()),
+    { mask: false },
+    closedError,
+  );
   const payload = new Uint8Array(100_000);
   await s.send(payload);
-  assertEquals(writes.length, 2);
-  assert(writes[1] === payload, "the payload itself is handed to the connection");
-  assertEquals(toHex(writes[0]), "82 7f 00 00 00 00 00 01 86 a0");
+  assertEquals(calls.length, 1, "header and payload in one call, so they go out together");
+  assertEquals(toHex(calls[0][0]), "82 7f 00 00 00 00 00 01 86 a0");
+  assert(calls[0][1] === payload, "the payload itself is handed to the connection");
 });
 
 Deno.test("an iterable is sent as one fragmented message", async () => {
@@ -270,8 +289,11 @@ Deno.test("a write batcher joins writes made while one is in flight", async () =
   assertEquals(b.pending, 0);
 });
 
-/** Resolves once the current turn of the event loop is over (its microtasks run). */
-const nextTurn = () => new Promise<void>((r) => setTimeout(r, 0));
+/**
+ * Resolves once the current turn of the event loop is over: after the batcher's own
+ * `setImmediate`, which was queued before this one (a timer could fire first).
+ */
+const nextTurn = () => new Promise<void>((r) => setImmediate(r));
 
 Deno.test("a write batcher sends the writes of one turn after a lone first one together", async () => {
   // Like Deno's writes to a socket: each resolves at once, so there is never one in flight.
@@ -293,6 +315,35 @@ Deno.test("a write batcher sends the writes of one turn after a lone first one t
   assertEquals(writes.length, 3);
 });
 
+Deno.test("a write batcher hands a batch to the connection's vectored write, without joining it", async () => {
+  const single: number[] = [];
+  const vectored: Uint8Array[][] = [];
+  const b = new WriteBatcher(
+    (d) => (single.push(d.length), Promise.resolve()),
+    (e) => e,
+    (chunks) => (vectored.push(chunks), Promise.resolve()),
+  );
+  const parts = [hex("02"), hex("03"), new Uint8Array(20_000)];
+  b.write(hex("01"));
+  const sent = parts.map((p) => b.write(p));
+  await Promise.all(sent);
+  assertEquals(single, [1], "a lone write goes out alone");
+  assertEquals(vectored.length, 1);
+  assert(vectored[0].every((c, i) => c === parts[i]), "the caller's buffers, in order");
+});
+
+Deno.test("a frame header and its big payload go out in the same batch", async () => {
+  const batches: number[][] = [];
+  const b = new WriteBatcher(
+    (d) => (batches.push([d.length]), Promise.resolve()),
+    (e) => e,
+    (chunks) => (batches.push(chunks.map((c) => c.length)), Promise.resolve()),
+  );
+  const s = new Sender((d, p) => b.write(d, p), { mask: false }, closedError);
+  await s.send(new Uint8Array(70_000));
+  assertEquals(batches, [[10, 70_000]]);
+});
+
 Deno.test("a write batcher holds back no more than its byte cap for the end of the turn", async () => {
   const writes: Uint8Array[] = [];
   const b = new WriteBatcher((d) => (writes.push(d), Promise.resolve()), (e) => e);
@@ -309,7 +360,11 @@ Deno.test("messages sent in one turn arrive whole and in order, in fewer writes"
   for (const masked of [false, true]) {
     const c = capture();
     const b = new WriteBatcher(c.write, (e) => e);
-    const s = new Sender((d) => b.write(d), { mask: masked, reuseBuffers: true }, closedError);
+    const s = new Sender(
+      (d, p) => b.write(d, p),
+      { mask: masked, reuseBuffers: true },
+      closedError,
+    );
     const sizes = [0, 1, 125, 126, 1000, 65535, 65536, 70_000, 3];
     const msgs: (string | Uint8Array)[] = [];
     const sent: Promise<void>[] = [];
@@ -347,8 +402,9 @@ Deno.test("a client masks a big payload into a reused buffer only once its write
   const handed: Uint8Array[] = [];
   const resolvers: (() => void)[] = [];
   const s = new Sender(
-    (d) => {
+    (d, payload) => {
       handed.push(d);
+      if (payload !== undefined) handed.push(payload);
       return new Promise<void>((r) => resolvers.push(r));
     },
     { mask: true, reuseBuffers: true },
@@ -380,7 +436,15 @@ Deno.test("a client masks a big payload into a reused buffer only once its write
   }]);
   // Without reuseBuffers (a caller's connection that may keep the bytes), never reused.
   const kept: Uint8Array[] = [];
-  const s2 = new Sender((d) => (kept.push(d), Promise.resolve()), { mask: true }, closedError);
+  const s2 = new Sender(
+    (d, p) => {
+      kept.push(d);
+      if (p !== undefined) kept.push(p);
+      return Promise.resolve();
+    },
+    { mask: true },
+    closedError,
+  );
   await s2.send(one);
   await s2.send(two);
   assertEquals(new Set(kept.map((k) => k.buffer)).size, kept.length);
