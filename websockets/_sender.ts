@@ -531,7 +531,7 @@ function deferred(): Deferred {
 
 /**
  * Passes writes on in call order, in batches. A write with nothing before it goes out at
- * once; the writes that follow it in the same turn of the event loop (the echoes of the
+ * once, unless {@linkcode WriteBatcher.holdTurn} said that more are coming; the writes that follow it in the same turn of the event loop (the echoes of the
  * messages of one read, say) wait for the end of that turn (`setImmediate`, which runs once
  * the microtasks are done) or for `BATCH_MAX` bytes, and go out together. Writes made while
  * a batch is in flight wait for it. So a burst of frames costs two writes (two syscalls) and
@@ -604,6 +604,17 @@ export class WriteBatcher {
     return done.promise;
   }
 
+  /**
+   * Holds the writes made from now to the end of this turn of the event loop, so that they
+   * go out together: for when several replies are coming (the messages of one read), where
+   * the first would otherwise go out alone.
+   */
+  holdTurn(): void {
+    if (this.#holding || this.#failed !== null) return;
+    this.#holding = true;
+    setImmediate(this.#turnEnded);
+  }
+
   /** Fails what is queued or in flight, and every later write, with `error`. */
   fail(error: unknown): void {
     if (this.#failed !== null) return;
@@ -626,10 +637,7 @@ export class WriteBatcher {
     this.#queued = 0;
     this.#busy = true;
     this.#since = Date.now();
-    if (!this.#holding) {
-      this.#holding = true;
-      setImmediate(this.#turnEnded);
-    }
+    this.holdTurn();
     this.#issue(buffers).then(() => {
       if (this.#current !== done) return; // failed meanwhile
       this.#current = null;

@@ -183,6 +183,8 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
   /** The write of our close frame while it is under way (see `#eof`). */
   #closeWriting: Promise<void> | null = null;
 
+  /** Messages received so far. */
+  #received = 0;
   #queue: (WebSocketMessage | undefined)[] = [];
   #qHead = 0;
   #waiters: Waiter[] = [];
@@ -501,7 +503,10 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
           break;
         }
         if (this.#readIdle > 0) this.#lastRead = Date.now();
+        const before = this.#received;
         this.#receiver.push(chunk);
+        // Several messages in one read: their replies, if any, go out in one write.
+        if (this.#received - before > 1) this.#out.holdTurn();
       }
     } catch (err) {
       failure = err;
@@ -517,6 +522,7 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
 
   #onMessage(data: WebSocketMessage): void {
     if (this.#error !== null) return;
+    this.#received++;
     const waiter = this.#waiters.shift();
     if (waiter !== undefined) waiter.resolve(data);
     else this.#queue.push(data);

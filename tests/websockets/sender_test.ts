@@ -315,6 +315,18 @@ Deno.test("a write batcher sends the writes of one turn after a lone first one t
   assertEquals(writes.length, 3);
 });
 
+Deno.test("a write batcher told to hold the turn sends a lone write with the ones after it", async () => {
+  const writes: Uint8Array[] = [];
+  const b = new WriteBatcher((d) => (writes.push(d.slice()), Promise.resolve()), (e) => e);
+  b.holdTurn();
+  const sent = [b.write(hex("01"))];
+  await Promise.resolve();
+  sent.push(b.write(hex("02")));
+  assertEquals(writes.length, 0, "held until the turn ends");
+  await Promise.all(sent);
+  assertEquals(writes.map(toHex), ["01 02"]);
+});
+
 Deno.test("a write batcher hands a batch to the connection's vectored write, without joining it", async () => {
   const single: number[] = [];
   const vectored: Uint8Array[][] = [];

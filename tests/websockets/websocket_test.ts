@@ -90,6 +90,30 @@ function echo(ws: WebSocket): Promise<void> {
 // ---------------------------------------------------------------------------------------
 // Messages
 
+Deno.test("the replies to the messages of one read leave in one write", async () => {
+  const [a, b] = memoryPair();
+  let writes = 0;
+  const counted: Conn = Object.assign(Object.create(a), {
+    write(bytes: Uint8Array) {
+      writes++;
+      return a.write(bytes);
+    },
+  });
+  const ws = new WebSocket(counted, { role: "server" });
+  const echoing = echo(ws);
+  await b.write(
+    cat(clientFrame(0x81, "one"), clientFrame(0x81, "two"), clientFrame(0x81, "three")),
+  );
+  const reader = new RawReader(b);
+  const replies = [await reader.frame(), await reader.frame(), await reader.frame()];
+  assertEquals(replies.map((f) => new TextDecoder().decode(f.payload)), ["one", "two", "three"]);
+  assertEquals(writes, 1, "not the first reply alone, then the others");
+  await b.write(clientFrame(0x88, hex("03 e8"))); // close 1000: the echo loop ends quietly
+  await echoing;
+  await ws.close();
+  b.close();
+});
+
 Deno.test("a client and a server echo text and binary messages", async () => {
   const { client, server } = pair();
   const echoing = echo(server);
