@@ -4,8 +4,13 @@ import { AcceptQueue } from "./_accept_queue.ts";
 import { WriteChain } from "./_write_chain.ts";
 import { buffers } from "./_buffer_pool.ts";
 
-/** How much one read may take, and the slab reads are carved from. */
-const READ_SIZE = 64 * 1024;
+/**
+ * How much one read may take, and the slab reads are carved from. A read of 128 KiB (rather
+ * than 64) lets a 64 KiB WebSocket message arrive in one read, so it is handed over as a view
+ * rather than copied out of two (server CPU per message 1.135x lower at 64 KiB x 50
+ * connections, the same at 1 KiB).
+ */
+const READ_SIZE = 128 * 1024;
 const SLAB_SIZE = 512 * 1024;
 
 /**
