@@ -315,6 +315,14 @@ export class Sender {
   }
 
   /**
+   * Whether sending `data` hands the caller's own bytes to the connection rather than a copy
+   * (a big unmasked binary payload): the caller must not change them until the send is done.
+   */
+  passesByReference(data: string | Uint8Array): boolean {
+    return typeof data !== "string" && !this.#mask && data.length >= ZERO_COPY_FROM;
+  }
+
+  /**
    * Sends a whole message: a string as text, bytes as binary.
    *
    * @param data The message.
@@ -345,9 +353,11 @@ export class Sender {
   }
 
   /**
-   * Sends a message in fragments, one frame per item (strings UTF-8 encoded). The first
-   * item sets the type: a string makes a text message, bytes a binary one; bytes in a text
-   * message must continue valid UTF-8. An empty source sends an empty binary message.
+   * Sends a message in fragments, one frame per item (strings UTF-8 encoded), each sent
+   * before the next item is asked for; an array's last item ends the message, any other
+   * source's end sends an empty final frame. The first item sets the type: a string makes
+   * a text message, bytes a binary one; bytes in a text message must continue valid UTF-8.
+   * An empty source sends an empty binary message.
    *
    * @param source The fragments.
    * @returns Resolves when the last frame has been handed to the connection.
@@ -440,8 +450,11 @@ export class Sender {
   }
 
   async #fragments(source: FragmentSource): Promise<void> {
+    // An array's last item carries FIN. Any other source may reuse its buffer for the next
+    // item, so each item is sent before the next is asked for, and an empty final frame
+    // ends the message (nothing is held back to learn which item is the last).
+    const last = Array.isArray(source) ? source.length - 1 : -1;
     let opcode = 0;
-    let held: Uint8Array | null = null;
     let sent = 0;
     const utf8 = new Utf8Validator();
     try {
@@ -460,17 +473,18 @@ export class Sender {
         } else {
           throw new TypeError("message fragments must be strings or Uint8Arrays");
         }
-        if (held !== null) await this.#fragment(opcode, held, sent++ === 0, false);
-        held = bytes;
+        const fin = sent === last;
+        if (fin && opcode === TEXT && !utf8.complete) {
+          throw new TypeError("bytes in a text message must be valid UTF-8");
+        }
+        await this.#fragment(opcode, bytes, sent++ === 0, fin);
+        if (fin) return;
       }
       if (opcode === TEXT && !utf8.complete) {
         throw new TypeError("bytes in a text message must be valid UTF-8");
       }
-      if (held === null) {
-        opcode = BINARY;
-        held = EMPTY;
-      }
-      await this.#fragment(opcode, held, sent++ === 0, true);
+      if (sent === 0) await this.#fragment(BINARY, EMPTY, true, true);
+      else await this.#fragment(opcode, EMPTY, false, true);
     } catch (err) {
       // Cut off midway by anything but a close frame: the message cannot be finished.
       if (sent > 0 && !this.#closed) this.#broken = true;

@@ -66,7 +66,9 @@ export interface WebSocketOptions {
    * `send()` of a whole message resolves at once while no more than this many bytes wait
    * for the connection (default 64 KiB), and once its frame has been handed to the
    * connection otherwise. So `await ws.send(...)` paces a sender to the connection
-   * without costing a round trip through the transport per message. 0: always wait.
+   * without costing a round trip through the transport per message. 0: always wait. A
+   * server's binary message of 64 KiB or more always waits: it is written without a copy,
+   * so its bytes must stay as they are until then.
    */
   sendHighWaterMark?: number;
   /**
@@ -301,8 +303,10 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
 
   /**
    * Sends a message: a string as text, bytes as binary, an iterable or async iterable as
-   * one message in fragments (one frame per item; see {@linkcode WebSocketData}). Control
-   * frames may go out between the fragments; other messages wait for the last one.
+   * one message in fragments (one frame per item; see {@linkcode WebSocketData}). Each item
+   * is sent before the next is asked for, so a source may reuse its buffer; unless it is an
+   * array, whose last item ends the message, an empty final frame ends it. Control frames
+   * may go out between the fragments; other messages wait for the last one.
    *
    * @param message The message.
    * @returns Resolves once the message has been handed to the connection, or at once for
@@ -312,15 +316,11 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
   send(message: WebSocketData): Promise<void> {
     if (this.#state !== OPEN) return Promise.reject(this.#sendError());
     if (typeof message === "string" || message instanceof Uint8Array) {
-      return this.#paced(this.#sender.send(message));
+      return this.#paced(message);
     }
-    if (message instanceof ArrayBuffer) {
-      return this.#paced(this.#sender.send(new Uint8Array(message)));
-    }
+    if (message instanceof ArrayBuffer) return this.#paced(new Uint8Array(message));
     if (ArrayBuffer.isView(message)) {
-      return this.#paced(this.#sender.send(
-        new Uint8Array(message.buffer, message.byteOffset, message.byteLength),
-      ));
+      return this.#paced(new Uint8Array(message.buffer, message.byteOffset, message.byteLength));
     }
     if (
       message !== null && typeof message === "object" &&
@@ -576,8 +576,16 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
   // Writing
 
   /** Resolves a send at once while little waits for the connection (`sendHighWaterMark`). */
-  #paced(sent: Promise<void>): Promise<void> {
-    if (this.#sendHwm === 0 || this.bufferedAmount > this.#sendHwm) return sent;
+  /**
+   * Sends a whole message; resolves at once while little waits for the connection (see
+   * `sendHighWaterMark`), unless the connection is handed the caller's own bytes.
+   */
+  #paced(message: string | Uint8Array): Promise<void> {
+    const sent = this.#sender.send(message);
+    if (
+      this.#sendHwm === 0 || this.bufferedAmount > this.#sendHwm ||
+      this.#sender.passesByReference(message)
+    ) return sent;
     if (sent !== this.#lastSent) {
       this.#lastSent = sent;
       sent.catch(noop); // a failure fails the WebSocket, which later calls report

@@ -205,7 +205,8 @@ Deno.test("a fragmented message whose source fails midway fails the connection w
     throw new Error("source broke");
   }
   await assertRejects(() => ws.send(failing()), Error, "source broke");
-  assertEquals((await reader.frame()).opcode, 0x1);
+  assertEquals((await reader.frame()).opcode, 0x1, "each fragment goes out as it comes");
+  assertEquals((await reader.frame()).opcode, 0x0);
   const close = await reader.frame();
   assertEquals([close.opcode, (close.payload[0] << 8) | close.payload[1]], [0x8, 1011]);
   await ws.closed;
@@ -719,11 +720,28 @@ Deno.test("send resolves at once below sendHighWaterMark and waits for the conne
   await ws.closed;
 });
 
+Deno.test("a big binary send waits for the connection even under sendHighWaterMark, as its bytes are not copied", async () => {
+  const { ws, peer } = raw("server", { sendHighWaterMark: 1 << 20 }, 16);
+  const payload = new Uint8Array(100_000).fill(1);
+  let done = false;
+  const sending = ws.send(payload).then(() => (done = true));
+  await new Promise((r) => setTimeout(r, 10));
+  assert(!done, "the connection still holds the caller's bytes");
+  const reader = new RawReader(peer);
+  const frame = await reader.frame();
+  await sending;
+  payload.fill(2); // now the caller's again
+  assertEquals(frame.payload, new Uint8Array(100_000).fill(1));
+  peer.close();
+  await ws.closed;
+});
+
 Deno.test("a fragmented send cut off by the peer's close frame ends normally, not with 1011", async () => {
   const { ws, peer, reader } = raw("server");
   const { source, release } = gatedFragments();
   const sending = ws.send(source);
   assertEquals((await reader.frame()).payload, utf8("a"));
+  assertEquals((await reader.frame()).payload, utf8("b"));
   await peer.write(clientFrame(0x88, hex("03 e8")));
   const echoed = await reader.frame();
   assertEquals([echoed.opcode, toHex(echoed.payload)], [0x8, "03 e8"]);
