@@ -64,8 +64,8 @@ export interface Conn {
    * Optional vectored write: sends `chunks` in order, exactly as one `write()` of their
    * concatenation would (and in call order with `write()` and other `writev()` calls), without
    * copying them where the runtime allows it (Node and Bun: corked writes that leave in one
-   * `writev` syscall; Deno, which has no vectored write, gathers runs of small chunks into one
-   * pooled buffer and writes large ones as they are). Resolves when the transport is done with
+   * `writev` syscall; Deno, which has no vectored write, copies runs of chunks under 256 KiB
+   * into one pooled buffer and writes larger ones as they are). Resolves when the transport is done with
    * every chunk: the caller may reuse them then, not before. Connections without it (in-memory
    * pairs, Web streams) are written with `write()`; callers check for it.
    *
