@@ -209,7 +209,11 @@ function asciiTextFrame(text: string, masked: boolean): Uint8Array | null {
  * A frame ready to write: one buffer, or a header and a payload to write back to back (and
  * the pooled buffer that holds the payload, to give back once it is written).
  */
-type Encoded = Uint8Array | [Uint8Array, Uint8Array, Uint8Array?];
+/**
+ * A frame as written: its bytes, or its header and the payload behind it, with the pooled
+ * buffer to give back once written.
+ */
+type Encoded = Uint8Array | [Uint8Array, Uint8Array | undefined, Uint8Array?];
 
 /** A message given in fragments. */
 export type FragmentSource =
@@ -401,10 +405,14 @@ export class Sender {
     if (n >= ZERO_COPY_FROM) {
       if (!this.#mask) return [frameHeader(opcode, n, { fin, rsv1 }), bytes];
       if (this.#reuse) {
-        const header = frameHeader(opcode, n, { fin, rsv1, mask: true });
-        const buf = buffers.take(n);
-        maskInto(bytes, buf, header, header.length - 4);
-        return [header, buf.subarray(0, n), buf];
+        // Header and masked payload in one pooled buffer (one write, one TCP segment fewer),
+        // the payload placed at the source's offset modulo 4 so that it is masked by words.
+        const h = headerLength(n, true);
+        const at = h + ((bytes.byteOffset - h) & 3);
+        const buf = buffers.take(at + n);
+        writeHeader(buf, at - h, firstByte(opcode, fin, rsv1), n, true);
+        maskInto(bytes, buf.subarray(at, at + n), buf, at - 4);
+        return [buf.subarray(at - h, at + n), undefined, buf];
       }
     }
     return frame(opcode, bytes, { fin, rsv1, mask: this.#mask });
