@@ -367,6 +367,23 @@ Deno.test("receive() rejects with the close code after close, 1000 included", as
   assertEquals(await closeCodeOf(client.ping()), 1000);
 });
 
+Deno.test("breaking out of a for await leaves the WebSocket open; the next loop goes on with the next message", async () => {
+  const { client, server } = pair();
+  for (const m of ["a", "b", "c"]) await client.send(m);
+  for await (const m of server) {
+    assertEquals(m, "a");
+    break;
+  }
+  assert(server.isReady);
+  assertEquals(await server.receive(), "b");
+  const iterator = server[Symbol.asyncIterator]();
+  assertEquals(await iterator.next(), { done: false, value: "c" });
+  assertEquals(await iterator.return!(), { done: true, value: undefined });
+  assertEquals(await iterator.next(), { done: true, value: undefined }, "done stays done");
+  await client.close();
+  await server.closed;
+});
+
 Deno.test("for await ends quietly on 1000, 1001 and 1005 and throws on other codes", async () => {
   for (const code of [1000, 1001, 1005, 1011, 4000]) {
     const { ws, peer } = raw("server");
