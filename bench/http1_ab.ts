@@ -1,0 +1,173 @@
+/**
+ * A focused before/after HTTP/1.1 server benchmark: our servers from this tree and from an
+ * older copy of it (`BENCH_BASE`, e.g. made with `git archive <commit> | tar -x -C <dir>`),
+ * next to the runtimes' own (`node:http`, `Deno.serve`), all under one fixed wrk, run after
+ * run in one process with the order rotating each round, so that the ratios are paired.
+ *
+ * `BENCH_BASE=/tmp/base deno run -A bench/http1_ab.ts [route]` (default `/`). Environment:
+ * `BENCH_ROUNDS` (default 8), `BENCH_DURATION` seconds per wrk run (default 2),
+ * `BENCH_SERVERS` (comma-separated names, default all: `stream-node-new`, `stream-node-base`,
+ * `node_http`, `serve-deno-new`, `serve-deno-base`, `deno_serve`). Servers pinned to the last
+ * CPU, wrk (`-t1 -c50`) to CPU 0. Prints req/s and server CPU (user + system) per request,
+ * medians, and the medians of the per-round CPU ratios against the runtime's own server and
+ * against the base. Run `bench/setup.sh` first (wrk, esbuild).
+ *
+ * @module
+ */
+
+import { cpuTime, envNumber, fmt, freePort, log, median, output, pinning } from "./_measure.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const BASE = Deno.env.get("BENCH_BASE");
+const ROUNDS = envNumber("BENCH_ROUNDS", 8);
+const SECONDS = envNumber("BENCH_DURATION", 2);
+const ONLY = Deno.env.get("BENCH_SERVERS")?.split(",");
+const [route = "/"] = Deno.args;
+const DEPS = `${ROOT}/bench/.deps/node_modules`;
+
+interface Spec {
+  name: string;
+  /** The server it is compared with (the runtime's own), if it is ours. */
+  baseline?: string;
+  cmd: (port: number) => string[];
+}
+
+/** Bundles a tree's Stream server for Node (as `bench/servers/build.sh` does) and names it. */
+async function bundle(dir: string, tag: string): Promise<string> {
+  const out = `${DEPS}/.bench/ab-${tag}.mjs`;
+  const result = await output([
+    `${DEPS}/.bin/esbuild`,
+    `${dir}/bench/servers/ours_stream_node.ts`,
+    "--bundle",
+    "--platform=node",
+    "--format=esm",
+    "--target=node20",
+    "--log-level=error",
+    `--alias:@std/http/status=${DEPS}/deno-std/http/status.js`,
+    `--outfile=${out}`,
+  ]);
+  if (result) throw new Error(`esbuild failed for ${dir}: ${result}`);
+  return out;
+}
+
+const deno = Deno.execPath();
+const trees: [string, string][] = [["new", ROOT]];
+if (BASE) trees.push(["base", BASE]);
+const specs: Spec[] = [];
+for (const [tag, dir] of trees) {
+  const bundled = await bundle(dir, tag);
+  specs.push(
+    { name: `stream-node-${tag}`, baseline: "node_http", cmd: (p) => ["node", bundled, String(p)] },
+    {
+      name: `serve-deno-${tag}`,
+      baseline: "deno_serve",
+      cmd: (p) => [deno, "run", "-A", `${dir}/bench/servers/ours_deno.ts`, String(p)],
+    },
+  );
+}
+specs.push(
+  { name: "node_http", cmd: (p) => ["node", `${ROOT}/bench/servers/node_http.mjs`, String(p)] },
+  {
+    name: "deno_serve",
+    cmd: (p) => [deno, "run", "-A", `${ROOT}/bench/servers/deno_serve.ts`, String(p)],
+  },
+);
+const chosen = specs.filter((s) => !ONLY || ONLY.includes(s.name));
+
+const { cores, pinned } = await pinning();
+const serverCpu = String(cores - 1);
+
+interface Running {
+  spec: Spec;
+  port: number;
+  child: Deno.ChildProcess;
+}
+
+async function start(spec: Spec): Promise<Running> {
+  const port = freePort();
+  const cmd = pinned(serverCpu, spec.cmd(port));
+  const child = new Deno.Command(cmd[0], {
+    args: cmd.slice(1),
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  let seen = "";
+  while (!seen.includes("listening")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`${spec.name} exited before listening`);
+    seen += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  child.stdout.pipeTo(new WritableStream()).catch(() => {});
+  return { spec, port, child };
+}
+
+async function wrk(port: number, seconds: number): Promise<number> {
+  const out = await output(
+    pinned("0", ["wrk", "-t1", "-c50", `-d${seconds}s`, `http://127.0.0.1:${port}${route}`]),
+  );
+  const m = out.match(/(\d+) requests in/);
+  if (!m || /Non-2xx|Socket errors/.test(out)) throw new Error(`wrk: ${out}`);
+  return Number(m[1]);
+}
+
+/** One measured run: requests per second and server CPU microseconds per request. */
+async function measure(r: Running): Promise<{ rps: number; cpu: number }> {
+  await wrk(r.port, 1); // rewarm after the other servers' turns
+  const c0 = await cpuTime(r.child.pid);
+  const t0 = performance.now();
+  const done = await wrk(r.port, SECONDS);
+  const seconds = (performance.now() - t0) / 1000;
+  const c1 = await cpuTime(r.child.pid);
+  return { rps: done / seconds, cpu: (c1 - c0) / done };
+}
+
+const running: Running[] = [];
+try {
+  for (const spec of chosen) running.push(await start(spec));
+  for (const r of running) await wrk(r.port, 2); // warm up
+  const results = new Map<string, { rps: number; cpu: number }[]>(
+    running.map((r) => [r.spec.name, []]),
+  );
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let k = 0; k < running.length; k++) {
+      const r = running[(round + k) % running.length];
+      const m = await measure(r);
+      results.get(r.spec.name)!.push(m);
+      log(
+        `round ${round + 1}/${ROUNDS} ${r.spec.name}: ${fmt(m.rps)} req/s, ${m.cpu.toFixed(1)} µs`,
+      );
+    }
+  }
+  const paired = (a: string, b: string) => {
+    const xs = results.get(a)!, ys = results.get(b);
+    if (!ys) return "";
+    return `x${median(xs.map((x, i) => x.cpu / ys[i].cpu)).toFixed(3)}`;
+  };
+  console.log(
+    `HTTP/1.1 A/B on \`${route}\`, ${ROUNDS} rounds of \`wrk -t1 -c50 -d${SECONDS}s\`` +
+      (BASE ? `, base ${BASE}` : ""),
+  );
+  console.log();
+  console.log(
+    "| server | req/s | CPU/req | CPU/req vs runtime's own (paired) | CPU/req vs base (paired) |",
+  );
+  console.log("| --- | ---: | ---: | ---: | ---: |");
+  for (const r of running) {
+    const xs = results.get(r.spec.name)!;
+    const name = r.spec.name;
+    const base = name.endsWith("-new") ? paired(name, name.replace(/-new$/, "-base")) : "";
+    console.log(
+      `| ${name} | ${fmt(median(xs.map((x) => x.rps)))} | ${
+        median(xs.map((x) => x.cpu)).toFixed(1)
+      } µs | ${r.spec.baseline ? paired(name, r.spec.baseline) : ""} | ${base} |`,
+    );
+  }
+} finally {
+  for (const r of running) {
+    try {
+      r.child.kill();
+    } catch { /* gone already */ }
+  }
+}
