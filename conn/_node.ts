@@ -46,7 +46,7 @@ export class NodeConn implements Conn {
   #error: Error | null = null;
   #reader: { resolve: (c: Uint8Array | null) => void; reject: (e: Error) => void } | null = null;
   #paused = false;
-  #pendingWrites: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  #pendingWrites = new Set<{ resolve: () => void; reject: (e: Error) => void }>();
   #closed = false;
   #tail: Promise<void> | null = null;
   #corked = false;
@@ -108,7 +108,9 @@ export class NodeConn implements Conn {
   }
 
   #failWriters(error: Error): void {
-    for (const waiter of this.#pendingWrites.splice(0)) waiter.reject(error);
+    const waiters = [...this.#pendingWrites];
+    this.#pendingWrites.clear();
+    for (const waiter of waiters) waiter.reject(error);
   }
 
   read(): Promise<Uint8Array | null> {
@@ -162,11 +164,9 @@ export class NodeConn implements Conn {
     // flushed, and the caller may reuse the buffer as soon as write() resolves.
     return new Promise((resolve, reject) => {
       const waiter = { resolve, reject };
-      this.#pendingWrites.push(waiter);
+      this.#pendingWrites.add(waiter);
       this.socket.write(data, (error?: Error | null) => {
-        const at = this.#pendingWrites.indexOf(waiter);
-        if (at === -1) return; // already failed by #finish
-        this.#pendingWrites.splice(at, 1);
+        if (!this.#pendingWrites.delete(waiter)) return; // already failed by #finish
         if (error) reject(error);
         else resolve();
       });
@@ -186,14 +186,12 @@ export class NodeConn implements Conn {
     // one writev syscall); the last one's callback runs once all of them are flushed.
     return new Promise((resolve, reject) => {
       const waiter = { resolve, reject };
-      this.#pendingWrites.push(waiter);
+      this.#pendingWrites.add(waiter);
       const socket = this.socket;
       socket.cork();
       for (let i = 0; i < last; i++) socket.write(chunks[i]);
       socket.write(chunks[last], (error?: Error | null) => {
-        const at = this.#pendingWrites.indexOf(waiter);
-        if (at === -1) return; // already failed by #finish
-        this.#pendingWrites.splice(at, 1);
+        if (!this.#pendingWrites.delete(waiter)) return; // already failed by #finish
         if (error) reject(error);
         else resolve();
       });

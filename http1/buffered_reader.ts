@@ -43,6 +43,9 @@ export class BufferedReader {
   #eof = false;
   /** The read under way, which every `fill()` meanwhile shares. */
   #filling: Promise<boolean> | null = null;
+  /** How far a head that is not whole yet has been searched, and the empty lines before it. */
+  #scanned = 0;
+  #skipped = 0;
 
   /** The connection being read. */
   readonly conn: Conn;
@@ -73,22 +76,24 @@ export class BufferedReader {
    */
   fill(): Promise<boolean> {
     if (this.#eof) return Promise.resolve(false);
-    return this.#filling ??= this.#fill();
+    return this.#filling ??= this.conn.read().then(this.#took, this.#failed);
   }
 
-  async #fill(): Promise<boolean> {
-    try {
-      const chunk = await this.conn.read();
-      if (chunk === null) {
-        this.#eof = true;
-        return false;
-      }
-      this.#buf = this.#buf.byteLength === 0 ? chunk : concat(this.#buf, chunk);
-      return true;
-    } finally {
-      this.#filling = null;
+  /** Takes a chunk that `fill()` read (a method made once, not a closure per read). */
+  #took = (chunk: Uint8Array | null): boolean => {
+    this.#filling = null;
+    if (chunk === null) {
+      this.#eof = true;
+      return false;
     }
-  }
+    this.#buf = this.#buf.byteLength === 0 ? chunk : concat(this.#buf, chunk);
+    return true;
+  };
+
+  #failed = (error: unknown): never => {
+    this.#filling = null;
+    throw error;
+  };
 
   /**
    * Reads one message head, up to and including the empty line (CRLF CRLF), skipping empty
@@ -98,32 +103,49 @@ export class BufferedReader {
    * @returns The head, or `null` if the stream ended cleanly before a head started.
    */
   async readHead(maxSize: number): Promise<Uint8Array | null> {
-    let scanned = 0;
-    let skipped = 0; // empty lines before the head count toward its size
     while (true) {
-      const buf = this.#buf;
-      let start = 0;
-      while (start + 1 < buf.byteLength && buf[start] === 13 && buf[start + 1] === 10) start += 2;
-      if (start > 0) {
-        skipped += start;
-        if (skipped > maxSize) throw new HeadTooLargeError(maxSize);
-        this.#buf = buf.subarray(start);
-        scanned = 0;
-        continue;
-      }
-      const end = findHeadEnd(buf, Math.max(0, scanned - 3));
-      if (end >= 0) {
-        if (end > maxSize) throw new HeadTooLargeError(maxSize);
-        this.#buf = buf.subarray(end);
-        return buf.subarray(0, end);
-      }
-      if (buf.byteLength > maxSize) throw new HeadTooLargeError(maxSize);
-      scanned = buf.byteLength;
+      const head = this.takeHead(maxSize);
+      if (head !== undefined) return head;
       if (!(await this.fill())) {
         if (this.#buf.byteLength === 0) return null;
         throw new UnexpectedEofError("a message head");
       }
     }
+  }
+
+  /**
+   * Takes one whole message head out of the bytes already buffered, as
+   * {@linkcode readHead} does, without reading: the caller awaits {@linkcode fill} and
+   * tries again when it returns `undefined` (a server's fast path: no promise when the head
+   * is there).
+   *
+   * @param maxSize The most bytes a head may take.
+   * @returns The head, or `undefined` if the buffer does not hold a whole one yet.
+   * @throws {HeadTooLargeError} When the head (or the empty lines before it) outgrows
+   * `maxSize`.
+   */
+  takeHead(maxSize: number): Uint8Array | undefined {
+    let buf = this.#buf;
+    let start = 0;
+    while (start + 1 < buf.byteLength && buf[start] === 13 && buf[start + 1] === 10) start += 2;
+    if (start > 0) {
+      // Empty lines before the head count toward its size.
+      this.#skipped += start;
+      if (this.#skipped > maxSize) throw new HeadTooLargeError(maxSize);
+      buf = this.#buf = buf.subarray(start);
+      this.#scanned = 0;
+    }
+    const end = findHeadEnd(buf, Math.max(0, this.#scanned - 3));
+    if (end >= 0) {
+      this.#scanned = 0;
+      this.#skipped = 0;
+      if (end > maxSize) throw new HeadTooLargeError(maxSize);
+      this.#buf = buf.subarray(end);
+      return buf.subarray(0, end);
+    }
+    if (buf.byteLength > maxSize) throw new HeadTooLargeError(maxSize);
+    this.#scanned = buf.byteLength;
+    return undefined;
   }
 
   /**

@@ -1,5 +1,9 @@
 import type { Conn } from "../conn/types.ts";
-import { type BufferedReader, HeadTooLargeError } from "../http1/buffered_reader.ts";
+import {
+  type BufferedReader,
+  HeadTooLargeError,
+  UnexpectedEofError,
+} from "../http1/buffered_reader.ts";
 import { HttpParseError, parseRequestHead } from "../http1/parse.ts";
 import { encodeLatin1, responseHead } from "../http1/serialize.ts";
 import { H1Stream } from "./_h1_stream.ts";
@@ -76,6 +80,8 @@ export async function serveHttp1(
       : `${conn.localAddr.hostname}:${conn.localAddr.port}`)
     : "localhost";
   const addrs = { remoteAddr: conn.remoteAddr, localAddr: conn.localAddr, secure: conn.secure };
+  const limits = { maxHeaderCount: config.maxHeaderCount };
+  const bodyIdle = { deadlines: config.deadlines, ms: config.bodyIdleTimeout };
   let timedOut = false;
   const deadline: Deadline = {
     at: 0,
@@ -97,10 +103,17 @@ export async function serveHttp1(
       config.deadlines.arm(deadline, first ? config.headTimeout : config.keepAliveTimeout);
       let stream: H1Stream;
       try {
-        const head = await reader.readHead(config.maxHeadSize);
+        // The head is usually read whole by one read: no promise but that read's.
+        let head = reader.takeHead(config.maxHeadSize);
+        while (head === undefined) {
+          if (!(await reader.fill())) {
+            if (reader.buffered === 0) return;
+            throw new UnexpectedEofError("a message head");
+          }
+          head = reader.takeHead(config.maxHeadSize);
+        }
         config.deadlines.disarm(deadline);
-        if (head === null) return;
-        const parsed = parseRequestHead(head, { maxHeaderCount: config.maxHeaderCount });
+        const parsed = parseRequestHead(head, limits);
         const url = requestUrl(parsed, scheme, local);
         // The handler gets a URL that parses: a Host the URL standard refuses (a port above
         // 65535, 10.0.0.256, %zz) is the client's error (RFC 9112 section 3.2: 400).
@@ -109,10 +122,7 @@ export async function serveHttp1(
           if (!URL.canParse(url)) throw new HttpParseError(400, "invalid Host or request target");
           if (originForm) goodHost = parsed.host;
         }
-        stream = new H1Stream(conn, reader, parsed, url, addrs, {
-          deadlines: config.deadlines,
-          ms: config.bodyIdleTimeout,
-        });
+        stream = new H1Stream(conn, reader, parsed, url, addrs, bodyIdle);
       } catch (error) {
         config.deadlines.disarm(deadline);
         if (timedOut) return;

@@ -1,4 +1,4 @@
-import { assertEquals, assertRejects } from "@std/assert";
+import { assertEquals, assertRejects, assertThrows } from "@std/assert";
 import {
   BufferedReader,
   concat,
@@ -319,4 +319,33 @@ Deno.test("pipelined requests written one byte at a time parse the same way", as
 Deno.test("readHead counts empty lines before a head toward its size limit", async () => {
   const reader = await readerOf(["\r\n".repeat(100) + "GET / HTTP/1.1\r\n\r\n"]);
   await assertRejects(() => reader.readHead(64), HeadTooLargeError);
+});
+
+Deno.test("takeHead hands out a buffered head without reading, and undefined until one is whole", async () => {
+  const [client, server] = pair();
+  const counting = new CountingConn(server);
+  const reader = new BufferedReader(counting);
+  await client.write(bytes("\r\nGET /a HTTP/1.1\r\nHost: h\r\n"));
+  assertEquals(await reader.fill(), true);
+  assertEquals(reader.takeHead(1024), undefined);
+  assertEquals(counting.reads, 1);
+  await client.write(bytes("\r\nGET /b HTTP/1.1\r\n\r\n"));
+  assertEquals(await reader.fill(), true);
+  assertEquals(str(reader.takeHead(1024)!), "GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+  assertEquals(str(reader.takeHead(1024)!), "GET /b HTTP/1.1\r\n\r\n");
+  assertEquals(reader.takeHead(1024), undefined);
+  assertEquals(counting.reads, 2);
+  client.close();
+});
+
+Deno.test("takeHead counts empty lines that came in earlier reads toward the head's limit", async () => {
+  const [client, server] = pair();
+  const reader = new BufferedReader(server);
+  await client.write(bytes("\r\n".repeat(20)));
+  assertEquals(await reader.fill(), true);
+  assertEquals(reader.takeHead(64), undefined);
+  await client.write(bytes("\r\n".repeat(20)));
+  assertEquals(await reader.fill(), true);
+  assertThrows(() => reader.takeHead(64), HeadTooLargeError);
+  client.close();
 });
