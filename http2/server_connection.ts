@@ -19,6 +19,19 @@ import { canRecv, recvHeaders, StreamState } from "./proto/streams/state.ts";
 import { H2Stream, RESOLVED } from "./proto/streams/stream.ts";
 import type { HTTP2Settings } from "./settings.ts";
 
+/**
+ * `outcome` with its failure marked as seen: a write or end that fails because the stream
+ * was reset or the connection went away also aborts the exchange (its `info.signal`), so a
+ * handler that leaves it unawaited (as node:http's `res.write()` is) gets no unhandled
+ * rejection. The caller still sees the rejection if it awaits.
+ */
+function handled(outcome: Promise<void>): Promise<void> {
+  if (outcome !== RESOLVED) outcome.then(undefined, ignore);
+  return outcome;
+}
+
+function ignore(): void {}
+
 /** Options of {@linkcode serveHttp2}. */
 export interface Http2ServerOptions {
   /** Our settings: windows, concurrency, frame and header limits. */
@@ -318,7 +331,7 @@ class ServerStream extends H2Stream implements Stream {
         }
       }
     }
-    if (this.#server.terminating) return Promise.reject(this.#server.closedError());
+    if (this.#server.terminating) return handled(Promise.reject(this.#server.closedError()));
     if (status < 200) {
       // Informational (e.g. 103 Early Hints): more heads follow.
       this.#server.sendHeaders(this, fields, false);
@@ -335,7 +348,7 @@ class ServerStream extends H2Stream implements Stream {
     if (this.#declared >= 0 && this.queuedTotal + chunk.byteLength > this.#declared) {
       return this.#malformed("response body longer than its content-length");
     }
-    return this.#server.writeData(this, chunk);
+    return handled(this.#server.writeData(this, chunk));
   }
 
   /** A body that does not match its `content-length`: the stream is reset, the caller told. */
@@ -359,7 +372,7 @@ class ServerStream extends H2Stream implements Stream {
     if (this.#declared >= 0 && this.queuedTotal < this.#declared && this.resetError === null) {
       return this.#malformed("response body shorter than its content-length");
     }
-    return this.#server.endStream(this, list);
+    return handled(this.#server.endStream(this, list));
   }
 
   abort(reason?: unknown): void {

@@ -175,17 +175,23 @@ export class H1Stream implements Stream {
     return this.#bodyReader.finished;
   }
 
-  /** Writes to the connection; a failure means the client is gone: abort the exchange. */
+  /**
+   * Writes to the connection; a failure means the client is gone: abort the exchange. The
+   * write's own promise is returned, with that handled on it, so a caller may leave it
+   * unawaited (as node:http's `res.write()` is) without an unhandled rejection.
+   */
   #send(bytes: Uint8Array, more?: Uint8Array): Promise<void> {
     const written = more === undefined ? this.conn.write(bytes) : writeTwo(this.conn, bytes, more);
-    return written.catch((error) => {
-      this.broken = true;
-      this.keepAlive = false;
-      this.completion.reject(error);
-      this.controller.abort(error);
-      throw error;
-    });
+    written.then(undefined, this.#sendFailed);
+    return written;
   }
+
+  #sendFailed = (error: unknown): void => {
+    this.broken = true;
+    this.keepAlive = false;
+    this.completion.reject(error);
+    this.controller.abort(error);
+  };
 
   /**
    * Notices the client closing the connection while the response is under way: once the
@@ -225,6 +231,7 @@ export class H1Stream implements Stream {
     if (idle === null || !(idle.ms > 0)) return reading;
     const deadline = this.#bodyDeadline ??= {
       at: 0,
+      queued: false,
       expire: () => {
         // The client stopped sending: its failure, not the handler's (nothing is reported).
         this.broken = true;
@@ -334,7 +341,10 @@ export class H1Stream implements Stream {
 
   /** Sends the held head on its own if no body bytes came to carry it within a few turns. */
   async #releaseHeadSoon(): Promise<void> {
-    for (let i = 0; i < HOLD_HEAD_TURNS && this.#heldHead !== null; i++) await null;
+    for (let i = 0; i < HOLD_HEAD_TURNS; i++) {
+      await null;
+      if (this.#heldHead === null) return; // it went out with body bytes
+    }
     // A failure is seen by the next write, or ends the exchange.
     this.#releaseHead().catch(ignore);
   }

@@ -42,7 +42,10 @@ export interface RequestHead {
  * Read the request body from `body`, then answer with `respond()` followed by `write()`
  * calls (or the `writable` stream) and `end()`. Responses stream with backpressure:
  * `write()` resolves when the bytes are handed to the connection (HTTP/1.1) or fit into the
- * peer's flow-control window (HTTP/2).
+ * peer's flow-control window (HTTP/2). A handler that does not need the backpressure may
+ * leave `respond()` and `write()` unawaited, as node:http's `res.write()` is, and await or
+ * return only `end()`: a write that fails because the client went away aborts the exchange
+ * (`info.signal`) and is not an unhandled rejection. That costs fewer turns per exchange.
  *
  * @example A stream handler that echoes the request body
  * ```ts
@@ -52,6 +55,18 @@ export interface RequestHead {
  *   await stream.respond(200, { "content-type": "application/octet-stream" });
  *   for await (const chunk of stream.body) await stream.write(chunk);
  *   await stream.end();
+ * }
+ * ```
+ *
+ * @example A small response, written as with node:http
+ * ```ts
+ * import type { Stream } from "./mod.ts";
+ *
+ * const hello = new TextEncoder().encode("hello");
+ * function handler(stream: Stream): Promise<void> {
+ *   stream.respond(200, { "content-length": String(hello.byteLength) });
+ *   stream.write(hello);
+ *   return stream.end();
  * }
  * ```
  */
@@ -77,7 +92,10 @@ export interface Stream {
     headers?: HeadersInit,
     options?: { endStream?: boolean; statusText?: string },
   ): Promise<void>;
-  /** Sends a piece of the response body (after `respond()`). */
+  /**
+   * Sends a piece of the response body (after `respond()`). May be left unawaited (see
+   * above); `chunk` must then not change until the promise settles.
+   */
   write(chunk: Uint8Array): Promise<void>;
   /** Finishes the response, with optional trailers. */
   end(trailers?: HeadersInit): Promise<void>;

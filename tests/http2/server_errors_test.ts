@@ -26,7 +26,8 @@ import {
   windowUpdate,
 } from "./_frames.ts";
 import { HTTP2Settings, type HTTP2SettingsInit } from "../../http2/settings.ts";
-import { checkAlive, finish, startHandshaken, startServer } from "./_server.ts";
+import { checkAlive, finish, startHandshaken, startServer, testHandler } from "./_server.ts";
+import { within } from "../_fixtures.ts";
 
 const open1 = headers(1, req("POST", "/hold")); // stream 1 open, request body pending
 const half1 = headers(1, req("GET", "/hold"), { endStream: true }); // half-closed (remote)
@@ -513,3 +514,26 @@ Deno.test("server treats a client GOAWAY as the end: it closes once streams fini
 function codeName(code: number): string {
   return Object.entries(E).find(([, v]) => v === code)![0];
 }
+
+Deno.test("writes left unawaited on a stream the client resets abort the exchange, with no unhandled rejection", async () => {
+  let seen!: (signal: AbortSignal) => void;
+  const signal = new Promise<AbortSignal>((resolve) => (seen = resolve));
+  const s = await startHandshaken({}, (stream) => {
+    if (stream.request.target !== "/unawaited") return testHandler(stream);
+    // node:http's shape: nothing awaited; the first write waits for the window.
+    stream.respond(200);
+    stream.write(new Uint8Array(100_000));
+    stream.write(new Uint8Array(10));
+    seen(stream.info.signal);
+    return stream.end();
+  });
+  await s.peer.send(headers(1, req("GET", "/unawaited"), { endStream: true }));
+  await s.peer.response(1);
+  await s.peer.send(rst(1, E.CANCEL));
+  const aborted = await within(signal, 2000, "the handler ran");
+  await new Promise((resolve) => setTimeout(resolve, 50)); // an unhandled rejection fails here
+  assertEquals(aborted.aborted, true);
+  await s.peer.send(windowUpdate(0, 65_535)); // stream 1 took the connection's window
+  await checkAlive(s.peer, 3);
+  await finish(s);
+});

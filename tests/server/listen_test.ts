@@ -309,17 +309,22 @@ async function countingServer(
       }
       : {},
   );
+  const server = await listenOn(counted, handler);
+  return { client, writes, server };
+}
+
+/** A `listen` server whose listener hands out `conn` and nothing else. */
+function listenOn(conn: Conn, handler: (stream: Stream) => void | Promise<void>) {
   let handed = false;
   const listener: Listener = {
-    addr: serverSide.localAddr,
-    accept: () => Promise.resolve(handed ? null : (handed = true, counted)),
+    addr: conn.localAddr,
+    accept: () => Promise.resolve(handed ? null : (handed = true, conn)),
     close() {},
     async *[Symbol.asyncIterator]() {
-      if (!handed) yield (handed = true, counted);
+      if (!handed) yield (handed = true, conn);
     },
   };
-  const server = await listen("127.0.0.1", 0, handler, { listener });
-  return { client, writes, server };
+  return listen("127.0.0.1", 0, handler, { listener });
 }
 
 Deno.test("a big response body leaves with its head in one vectored write, not copied behind it", async () => {
@@ -367,4 +372,27 @@ Deno.test("a held response head still goes out at once when the body is slow to 
   const rest = await readToEnd(client);
   assertEquals(rest, "4\r\nlate\r\n0\r\n\r\n");
   await server.close();
+});
+
+Deno.test("a write left unawaited that fails aborts the exchange, with no unhandled rejection", async () => {
+  const [client, serverSide] = memoryPair();
+  const failing: Conn = Object.assign(Object.create(serverSide), {
+    write: () => Promise.reject(new Error("the client is gone")),
+  });
+  let seen!: (signal: AbortSignal) => void;
+  const signal = new Promise<AbortSignal>((resolve) => (seen = resolve));
+  const server = await listenOn(failing, (stream) => {
+    // node:http's shape: nothing awaited.
+    stream.respond(200, { "content-length": "5" });
+    stream.write(utf8("hello"));
+    seen(stream.info.signal);
+    return stream.end();
+  });
+  await client.write(utf8("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const aborted = await within(signal, 2000, "the handler ran");
+  await new Promise((resolve) => setTimeout(resolve, 50)); // an unhandled rejection fails here
+  assertEquals(aborted.aborted, true);
+  assertEquals(String(aborted.reason), "Error: the client is gone");
+  client.close();
+  await server.forceClose();
 });
