@@ -4,6 +4,11 @@ import { unrefTimer } from "../client/_ref.ts";
 export interface Deadline {
   at: number;
   expire: () => void;
+  /**
+   * Whether it is in a {@linkcode Deadlines}' set, where a disarmed one stays until the next
+   * check (start it `false`): re-arming it then costs no set insertion.
+   */
+  queued: boolean;
 }
 
 /**
@@ -21,7 +26,10 @@ export class Deadlines {
   arm(deadline: Deadline, ms: number): void {
     if (!(ms > 0) || ms === Infinity) return this.disarm(deadline);
     deadline.at = Date.now() + ms;
-    this.#armed.add(deadline);
+    if (!deadline.queued) {
+      deadline.queued = true;
+      this.#armed.add(deadline);
+    }
     if (this.#timer === null) {
       this.#timer = setInterval(() => this.#check(), this.tick);
       unrefTimer(this.#timer); // do not keep a process alive just for deadlines
@@ -39,9 +47,9 @@ export class Deadlines {
   #check(): void {
     const now = Date.now();
     for (const d of this.#armed) {
-      if (d.at === Infinity) this.#armed.delete(d);
+      if (d.at === Infinity) this.#drop(d);
       else if (d.at <= now) {
-        this.#armed.delete(d);
+        this.#drop(d);
         d.expire();
       }
     }
@@ -51,8 +59,14 @@ export class Deadlines {
     }
   }
 
+  #drop(deadline: Deadline): void {
+    deadline.queued = false;
+    this.#armed.delete(deadline);
+  }
+
   /** Stops the timer; armed deadlines never expire. */
   stop(): void {
+    for (const d of this.#armed) d.queued = false;
     this.#armed.clear();
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;

@@ -85,6 +85,7 @@ export async function serveHttp1(
   let timedOut = false;
   const deadline: Deadline = {
     at: 0,
+    queued: false,
     expire: () => {
       timedOut = true;
       if (reader.buffered === 0) return conn.close();

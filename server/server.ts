@@ -191,7 +191,7 @@ export class Server implements AsyncDisposable {
       let h2 = conn.alpnProtocol === "h2";
       if (!h2 && options.http2 !== false) {
         // Sniff for the HTTP/2 prior-knowledge preface before choosing HTTP/1.1.
-        const sniff: Deadline = { at: 0, expire: () => conn.close() };
+        const sniff: Deadline = { at: 0, queued: false, expire: () => conn.close() };
         this.#deadlines.arm(sniff, this.#h1.headTimeout);
         try {
           while (reader.buffered < PREFACE.length && startsLikePreface(reader.peek())) {
