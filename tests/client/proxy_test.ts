@@ -238,11 +238,23 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Runs tinyproxy in the foreground on a free loopback port, with Basic auth `user:secret`. */
+/**
+ * Runs tinyproxy in the foreground on a free loopback port, with Basic auth `user:secret`.
+ * The port was free a moment before tinyproxy binds it; a test running beside this one may
+ * take it in between (tinyproxy then exits), so a few ports are tried.
+ */
 async function startTinyproxy() {
+  for (let attempt = 1;; attempt++) {
+    const started = await tryTinyproxy(await freePort());
+    if (started !== null) return started;
+    if (attempt === 5) throw new Error("tinyproxy exited at start, five ports in a row");
+  }
+}
+
+/** tinyproxy on `port`, or `null` if it exits before it listens. */
+async function tryTinyproxy(port: number) {
   const dir = fs.mkdtempSync(`${os.tmpdir()}/tinyproxy-`);
   fs.chmodSync(dir, 0o777);
-  const port = await freePort();
   const conf = `${dir}/tinyproxy.conf`;
   fs.writeFileSync(
     conf,
@@ -266,7 +278,10 @@ async function startTinyproxy() {
   const log = `${dir}/tinyproxy.log`;
   for (let i = 0; i < 500; i++) {
     if (fs.existsSync(log) && fs.readFileSync(log, "utf8").includes("Accepting connections")) break;
-    if (child.exitCode !== null) throw new Error("tinyproxy exited at start");
+    if (child.exitCode !== null) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      return null;
+    }
     await delay(10);
   }
   return {
