@@ -25,4 +25,6 @@ await bench("... and read its body stream to the end", async () => {
   const reader = new Response("Hello World!").body.getReader();
   while (!(await reader.read()).done);
 });
+await bench("... its body stream made, not read", () => new Response("Hello World!").body);
+await bench("... its body taken with bytes() instead", () => new Response("Hello World!").bytes());
 await bench("new Uint8Array(112)", () => new Uint8Array(112));
