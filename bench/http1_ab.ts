@@ -16,6 +16,7 @@
  */
 
 import { cpuTime, envNumber, fmt, freePort, log, median, output, pinning } from "./_measure.ts";
+import { spawnServer, waitForListening } from "./_cpu_profile.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const BASE = Deno.env.get("BENCH_BASE");
@@ -85,21 +86,8 @@ interface Running {
 
 async function start(spec: Spec): Promise<Running> {
   const port = freePort();
-  const cmd = pinned(serverCpu, spec.cmd(port));
-  const child = new Deno.Command(cmd[0], {
-    args: cmd.slice(1),
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.getReader();
-  let seen = "";
-  while (!seen.includes("listening")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`${spec.name} exited before listening`);
-    seen += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  child.stdout.pipeTo(new WritableStream()).catch(() => {});
+  const child = spawnServer(ROOT, pinned(serverCpu, spec.cmd(port)));
+  await waitForListening(child.stdout);
   return { spec, port, child };
 }
 
