@@ -7,7 +7,8 @@
  * `BENCH_BASE=/tmp/base deno run -A bench/http1_ab.ts [route]` (default `/`). Environment:
  * `BENCH_ROUNDS` (default 8), `BENCH_DURATION` seconds per wrk run (default 2),
  * `BENCH_SERVERS` (comma-separated names, default all: `stream-node-new`, `stream-node-base`,
- * `node_http`, `serve-deno-new`, `serve-deno-base`, `deno_serve`). Servers pinned to the last
+ * `node_http`, `serve-deno-new`, `serve-deno-base`, `deno_serve`; `floor-node`, the callback
+ * floor of `bench/servers/h1_floor_node.ts`, only when named). Servers pinned to the last
  * CPU, wrk (`-t1 -c50`) to CPU 0. Prints req/s and server CPU (user + system) per request,
  * medians, and the medians of the per-round CPU ratios against the runtime's own server and
  * against the base. Run `bench/setup.sh` first (wrk, esbuild).
@@ -33,12 +34,12 @@ interface Spec {
   cmd: (port: number) => string[];
 }
 
-/** Bundles a tree's Stream server for Node (as `bench/servers/build.sh` does) and names it. */
-async function bundle(dir: string, tag: string): Promise<string> {
+/** Bundles a server of a tree for Node (as `bench/servers/build.sh` does) and names it. */
+async function bundle(dir: string, tag: string, server = "ours_stream_node"): Promise<string> {
   const out = `${DEPS}/.bench/ab-${tag}.mjs`;
   const result = await output([
     `${DEPS}/.bin/esbuild`,
-    `${dir}/bench/servers/ours_stream_node.ts`,
+    `${dir}/bench/servers/${server}.ts`,
     "--bundle",
     "--platform=node",
     "--format=esm",
@@ -65,6 +66,11 @@ for (const [tag, dir] of trees) {
       cmd: (p) => [deno, "run", "-A", `${dir}/bench/servers/ours_deno.ts`, String(p)],
     },
   );
+}
+if (ONLY?.includes("floor-node")) {
+  // Not run unless named: bench/servers/h1_floor_node.ts, what a callback-driven server could reach.
+  const floor = await bundle(ROOT, "floor", "h1_floor_node");
+  specs.push({ name: "floor-node", baseline: "node_http", cmd: (p) => ["node", floor, String(p)] });
 }
 specs.push(
   { name: "node_http", cmd: (p) => ["node", `${ROOT}/bench/servers/node_http.mjs`, String(p)] },
