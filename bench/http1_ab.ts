@@ -7,11 +7,11 @@
  * `BENCH_BASE=/tmp/base deno run -A bench/http1_ab.ts [route]` (default `/`). Environment:
  * `BENCH_ROUNDS` (default 8), `BENCH_DURATION` seconds per wrk run (default 2),
  * `BENCH_SERVERS` (comma-separated names, default all: `stream-node-new`, `stream-node-base`,
- * `node_http`, `serve-deno-new`, `serve-deno-base`, `deno_serve`; `floor-node`, the callback
- * floor of `bench/servers/h1_floor_node.ts`, only when named). Servers pinned to the last
- * CPU, wrk (`-t1 -c50`) to CPU 0. Prints req/s and server CPU (user + system) per request,
- * medians, and the medians of the per-round CPU ratios against the runtime's own server and
- * against the base. Run `bench/setup.sh` first (wrk, esbuild).
+ * `node_http`, `serve-deno-new`, `serve-deno-base`, `deno_serve`; `floor-node` and
+ * `floor-conn-node`, the floors of `bench/servers/h1_floor_node.ts`, only when named).
+ * Servers pinned to the last CPU, wrk (`-t1 -c50`) to CPU 0. Prints req/s and server CPU
+ * (user + system) per request, medians, and the medians of the per-round CPU ratios against
+ * the runtime's own server and against the base. Run `bench/setup.sh` first (wrk, esbuild).
  *
  * @module
  */
@@ -67,10 +67,18 @@ for (const [tag, dir] of trees) {
     },
   );
 }
-if (ONLY?.includes("floor-node")) {
-  // Not run unless named: bench/servers/h1_floor_node.ts, what a callback-driven server could reach.
+if (ONLY?.some((name) => name.startsWith("floor-"))) {
+  // Not run unless named: bench/servers/h1_floor_node.ts, what a callback-driven server could
+  // reach, and the same reading through our Conn with await.
   const floor = await bundle(ROOT, "floor", "h1_floor_node");
-  specs.push({ name: "floor-node", baseline: "node_http", cmd: (p) => ["node", floor, String(p)] });
+  specs.push(
+    { name: "floor-node", baseline: "node_http", cmd: (p) => ["node", floor, String(p)] },
+    {
+      name: "floor-conn-node",
+      baseline: "node_http",
+      cmd: (p) => ["node", floor, String(p), "conn"],
+    },
+  );
 }
 specs.push(
   { name: "node_http", cmd: (p) => ["node", `${ROOT}/bench/servers/node_http.mjs`, String(p)] },

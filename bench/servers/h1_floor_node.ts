@@ -2,19 +2,37 @@
 // parser and head serializer, with no promise, no `Stream` and no timers per request (GET `/`
 // only, no limits, no errors answered). It sizes what a connection driven by read callbacks
 // instead of promises could gain over the `listen` server on Node (see bench/RESULTS.md,
-// "Where the time goes now"). Run by `BENCH_SERVERS=floor-node,... deno run -A bench/http1_ab.ts`.
+// "Where the time goes now"). With a second argument `conn`, the same answers are read through
+// this module's `Conn` and `BufferedReader` in an async loop (`await reader.fill()`, as the
+// `listen` server reads), which splits the gap in two: the reads' promises, and the rest of
+// the exchange. Run by `BENCH_SERVERS=floor-node,floor-conn-node,... deno run -A bench/http1_ab.ts`.
 import net from "node:net";
 import process from "node:process";
 import { parseRequestHead } from "../../http1/parse.ts";
-import { concat, findHeadEnd } from "../../http1/buffered_reader.ts";
+import { BufferedReader, concat, findHeadEnd } from "../../http1/buffered_reader.ts";
 import { encodeLatin1, responseHead } from "../../http1/serialize.ts";
 import { httpDate } from "../../server/_date.ts";
+import { listen } from "../../conn/listen.ts";
+import type { Conn } from "../../conn/types.ts";
 import { HELLO, portArg, ready, runtimeName } from "./_routes.ts";
 
 const hello = new TextEncoder().encode(HELLO);
 const limits = { maxHeaderCount: 100 };
+const [port, mode] = [portArg(process.argv.slice(2)), process.argv[3]];
 
-const server = net.createServer({ noDelay: true }, (socket) => {
+/** The response to one request head. */
+function answer(head: Uint8Array): Uint8Array {
+  parseRequestHead(head, limits);
+  return encodeLatin1(responseHead(
+    200,
+    "",
+    null,
+    `content-type: text/plain\r\ncontent-length: ${hello.byteLength}\r\ndate: ${httpDate()}\r\n`,
+  ));
+}
+
+/** Answers from the socket's `data` callback: no promise per request. */
+function onSocket(socket: net.Socket): void {
   let buffered: Uint8Array | null = null;
   const uncork = () => socket.uncork();
   socket.on("error", () => socket.destroy());
@@ -24,22 +42,41 @@ const server = net.createServer({ noDelay: true }, (socket) => {
     while (buf !== null) {
       const end = findHeadEnd(buf, 0);
       if (end < 0) break;
-      parseRequestHead(buf.subarray(0, end), limits);
+      const head = answer(buf.subarray(0, end));
       buf = end === buf.byteLength ? null : buf.subarray(end);
-      const head = responseHead(
-        200,
-        "",
-        null,
-        `content-type: text/plain\r\ncontent-length: ${hello.byteLength}\r\ndate: ${httpDate()}\r\n`,
-      );
       socket.cork();
-      socket.write(encodeLatin1(head));
+      socket.write(head);
       socket.write(hello);
       process.nextTick(uncork);
     }
     buffered = buf;
   });
-});
-server.listen(portArg(process.argv.slice(2)), "127.0.0.1", () => {
-  ready(`callback floor ${runtimeName()}`, (server.address() as net.AddressInfo).port);
-});
+}
+
+/** Answers through our `Conn` and `BufferedReader`, reading with `await`, writing as above. */
+async function onConn(conn: Conn): Promise<void> {
+  const reader = new BufferedReader(conn);
+  try {
+    while (true) {
+      let head = reader.takeHead(64 * 1024);
+      while (head === undefined) {
+        if (!(await reader.fill())) return;
+        head = reader.takeHead(64 * 1024);
+      }
+      conn.writev!([answer(head), hello]).catch(() => conn.close());
+    }
+  } catch {
+    conn.close();
+  }
+}
+
+if (mode === "conn") {
+  const listener = await listen({ hostname: "127.0.0.1", port });
+  ready(`callback floor through Conn ${runtimeName()}`, listener.addr.port);
+  for await (const conn of listener) onConn(conn);
+} else {
+  const server = net.createServer({ noDelay: true }, onSocket);
+  server.listen(port, "127.0.0.1", () => {
+    ready(`callback floor ${runtimeName()}`, (server.address() as net.AddressInfo).port);
+  });
+}
