@@ -26,6 +26,9 @@ const COPY_WITH_HEAD_LIMIT = 16 * 1024;
 
 function ignore(): void {}
 
+/** One settled promise for every call that has nothing to wait for (no allocation per call). */
+const RESOLVED: Promise<void> = Promise.resolve();
+
 /** Writes `a` then `b`: in one vectored write when the connection has one. */
 function writeTwo(conn: Conn, a: Uint8Array, b: Uint8Array): Promise<void> {
   if (conn.writev !== undefined) return conn.writev([a, b]);
@@ -336,22 +339,30 @@ export class H1Stream implements Stream {
     }
     this.#heldHead = head;
     this.#releaseHeadSoon();
-    return Promise.resolve();
+    return RESOLVED;
   }
 
-  /** Sends the held head on its own if no body bytes came to carry it within a few turns. */
-  async #releaseHeadSoon(): Promise<void> {
-    for (let i = 0; i < HOLD_HEAD_TURNS; i++) {
-      await null;
+  /**
+   * Sends the held head on its own if no body bytes came to carry it within a few turns
+   * (each turn one reaction on a settled promise, not an async function's await).
+   */
+  #releaseHeadSoon(): void {
+    let turns = HOLD_HEAD_TURNS;
+    const turn = (): void => {
       if (this.#heldHead === null) return; // it went out with body bytes
-    }
-    // A failure is seen by the next write, or ends the exchange.
-    this.#releaseHead().catch(ignore);
+      if (--turns > 0) {
+        RESOLVED.then(turn);
+        return;
+      }
+      // A failure is seen by the next write, or ends the exchange.
+      this.#releaseHead().catch(ignore);
+    };
+    RESOLVED.then(turn);
   }
 
   /** Sends the held head, if any; resolves once it is written. */
   #releaseHead(): Promise<void> {
-    if (this.#heldHead === null) return Promise.resolve();
+    if (this.#heldHead === null) return RESOLVED;
     const head = encodeLatin1(this.#heldHead);
     this.#heldHead = null;
     return this.#send(head);
@@ -400,7 +411,7 @@ export class H1Stream implements Stream {
         new Error(this.#state === "head" ? "respond() first" : "response ended"),
       );
     }
-    if (chunk.byteLength === 0 || this.#framing === "none") return Promise.resolve();
+    if (chunk.byteLength === 0 || this.#framing === "none") return RESOLVED;
     if (this.#framing === "chunked") return this.#sendBody(encodeChunk(chunk));
     if (this.#framing === "length") {
       if (chunk.byteLength > this.#remaining) {
@@ -412,7 +423,19 @@ export class H1Stream implements Stream {
     return this.#sendBody(chunk);
   }
 
-  async end(trailers?: HeadersInit): Promise<void> {
+  end(trailers?: HeadersInit): Promise<void> {
+    // The usual end: the body went out in full with its head, nothing to write or wait for.
+    if (
+      this.#state === "body" && this.#heldHead === null && this.#framing !== "chunked" &&
+      !(this.#framing === "length" && this.#remaining > 0)
+    ) {
+      this.#state = "done";
+      return RESOLVED;
+    }
+    return this.#end(trailers);
+  }
+
+  async #end(trailers?: HeadersInit): Promise<void> {
     if (this.#state === "head") await this.respond(200, undefined, { endStream: true });
     if (this.#state !== "body") return;
     this.#state = "done";
