@@ -206,10 +206,6 @@ function asciiTextFrame(text: string, masked: boolean): Uint8Array | null {
 }
 
 /**
- * A frame ready to write: one buffer, or a header and a payload to write back to back (and
- * the pooled buffer that holds the payload, to give back once it is written).
- */
-/**
  * A frame as written: its bytes, or its header and the payload behind it, with the pooled
  * buffer to give back once written.
  */

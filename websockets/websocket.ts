@@ -597,7 +597,6 @@ export class WebSocket implements AsyncIterable<WebSocketMessage>, AsyncDisposab
   // -------------------------------------------------------------------------------------
   // Writing
 
-  /** Resolves a send at once while little waits for the connection (`sendHighWaterMark`). */
   /**
    * Sends a whole message; resolves at once while little waits for the connection (see
    * `sendHighWaterMark`), unless the connection is handed the caller's own bytes.
