@@ -424,34 +424,31 @@ export class H1Stream implements Stream {
   }
 
   end(trailers?: HeadersInit): Promise<void> {
-    // The usual end: the body went out in full with its head, nothing to write or wait for.
-    if (
-      this.#state === "body" && this.#heldHead === null && this.#framing !== "chunked" &&
-      !(this.#framing === "length" && this.#remaining > 0)
-    ) {
-      this.#state = "done";
-      return RESOLVED;
-    }
-    return this.#end(trailers);
-  }
-
-  async #end(trailers?: HeadersInit): Promise<void> {
-    if (this.#state === "head") await this.respond(200, undefined, { endStream: true });
-    if (this.#state !== "body") return;
+    if (this.#state === "head") return this.respond(200, undefined, { endStream: true });
+    if (this.#state !== "body") return RESOLVED;
     this.#state = "done";
     if (this.#framing === "chunked") {
-      await this.#sendBody(encodeLastChunk(trailers ? new Headers(trailers) : undefined));
-      return;
+      let last: Uint8Array;
+      try {
+        last = encodeLastChunk(trailers ? new Headers(trailers) : undefined);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return this.#sendBody(last);
     }
+    const short = this.#framing === "length" && this.#remaining > 0;
+    if (this.#heldHead === null) return short ? this.#endShort() : RESOLVED;
     // Written before end() settles: the connection may be closed right after it.
-    if (this.#heldHead !== null) await this.#releaseHead();
-    if (this.#framing === "length" && this.#remaining > 0) {
-      // The peer was promised more bytes than it got: the connection cannot be reused.
-      this.keepAlive = false;
-      const error = new Error("response body shorter than its content-length");
-      this.completion.reject(error);
-      throw error;
-    }
+    const released = this.#releaseHead();
+    return short ? released.then(() => this.#endShort()) : released;
+  }
+
+  /** Ends a body shorter than its content-length: the connection cannot be reused. */
+  #endShort(): Promise<never> {
+    this.keepAlive = false;
+    const error = new Error("response body shorter than its content-length");
+    this.completion.reject(error);
+    return Promise.reject(error);
   }
 
   abort(reason?: unknown): void {
