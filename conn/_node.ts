@@ -3,7 +3,7 @@
 import type * as Net from "node:net";
 import type * as Tls from "node:tls";
 import process from "node:process";
-import type { Addr, Conn, ConnectOptions, Listener, ListenOptions } from "./types.ts";
+import type { Addr, Conn, ConnectOptions, Listener, ListenOptions, ReadSink } from "./types.ts";
 import { AcceptQueue } from "./_accept_queue.ts";
 import { buffers } from "./_buffer_pool.ts";
 
@@ -45,6 +45,7 @@ export class NodeConn implements Conn {
   #ended = false;
   #error: Error | null = null;
   #reader: { resolve: (c: Uint8Array | null) => void; reject: (e: Error) => void } | null = null;
+  #sink: ReadSink | null = null;
   #paused = false;
   #pendingWrites = new Set<{ resolve: () => void; reject: (e: Error) => void }>();
   #closed = false;
@@ -77,6 +78,10 @@ export class NodeConn implements Conn {
   #onData(data: Uint8Array): void {
     // Node hands out Buffers; a plain Uint8Array view keeps the rest of the code runtime-neutral.
     const chunk = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (this.#sink !== null) {
+      this.#sink.data(chunk);
+      return;
+    }
     if (this.#reader) {
       const { resolve } = this.#reader;
       this.#reader = null;
@@ -99,6 +104,12 @@ export class NodeConn implements Conn {
   #endReading(error: Error | null): void {
     if (error && !this.#error && !this.#closed) this.#error = error;
     this.#ended = true;
+    if (this.#sink !== null && this.#chunks.length === 0) {
+      const sink = this.#sink;
+      this.#sink = null;
+      sink.end(this.#error);
+      return;
+    }
     if (this.#reader) {
       const reader = this.#reader;
       this.#reader = null;
@@ -113,16 +124,30 @@ export class NodeConn implements Conn {
     for (const waiter of waiters) waiter.reject(error);
   }
 
-  read(): Promise<Uint8Array | null> {
-    const chunk = this.#chunks.shift();
-    if (chunk) {
-      this.#queued -= chunk.byteLength;
-      if (this.#paused && this.#queued <= PAUSE_AT / 2) {
-        this.#paused = false;
-        this.socket.resume();
-      }
-      return Promise.resolve(chunk);
+  setReadSink(sink: ReadSink | null): void {
+    this.#sink = sink;
+    if (sink === null) return;
+    // What was read meanwhile first, unless the sink steps back again while taking it.
+    while (this.#sink === sink && this.#chunks.length > 0) sink.data(this.#unqueue());
+    if (this.#sink === sink && this.#ended) {
+      this.#sink = null;
+      sink.end(this.#closed ? null : this.#error);
     }
+  }
+
+  /** Takes the oldest queued chunk (there is one), resuming the socket once few are left. */
+  #unqueue(): Uint8Array {
+    const chunk = this.#chunks.shift()!;
+    this.#queued -= chunk.byteLength;
+    if (this.#paused && this.#queued <= PAUSE_AT / 2) {
+      this.#paused = false;
+      this.socket.resume();
+    }
+    return chunk;
+  }
+
+  read(): Promise<Uint8Array | null> {
+    if (this.#chunks.length > 0) return Promise.resolve(this.#unqueue());
     if (this.#closed) return Promise.resolve(null);
     if (this.#ended) {
       return this.#error ? Promise.reject(this.#error) : Promise.resolve(null);

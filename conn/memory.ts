@@ -1,4 +1,4 @@
-import type { Addr, Conn } from "./types.ts";
+import type { Addr, Conn, ReadSink } from "./types.ts";
 
 const MEMORY_ADDR: Addr = { transport: "memory", hostname: "", port: 0 };
 
@@ -19,6 +19,7 @@ class Pipe {
   #queued = 0;
   #ended = false;
   #reader: ((chunk: Uint8Array | null) => void) | null = null;
+  #sink: ReadSink | null = null;
   #writers: (() => void)[] = [];
 
   constructor(readonly highWaterMark: number) {}
@@ -31,6 +32,10 @@ class Pipe {
     if (this.#ended) return Promise.reject(new Error("connection closed"));
     if (data.byteLength === 0) return Promise.resolve();
     const copy = data.slice();
+    if (this.#sink !== null) {
+      this.#sink.data(copy);
+      return Promise.resolve();
+    }
     if (this.#reader) {
       const resolve = this.#reader;
       this.#reader = null;
@@ -43,13 +48,26 @@ class Pipe {
     return new Promise((resolve) => this.#writers.push(resolve));
   }
 
-  pull(): Promise<Uint8Array | null> {
-    const chunk = this.#chunks.shift();
-    if (chunk) {
-      this.#queued -= chunk.byteLength;
-      if (this.#queued <= this.highWaterMark) this.#wakeWriters();
-      return Promise.resolve(chunk);
+  setSink(sink: ReadSink | null): void {
+    this.#sink = sink;
+    while (this.#sink === sink && sink !== null && this.#chunks.length > 0) {
+      sink.data(this.#unqueue());
     }
+    if (this.#sink === sink && sink !== null && this.#ended) {
+      this.#sink = null;
+      sink.end(null);
+    }
+  }
+
+  #unqueue(): Uint8Array {
+    const chunk = this.#chunks.shift()!;
+    this.#queued -= chunk.byteLength;
+    if (this.#queued <= this.highWaterMark) this.#wakeWriters();
+    return chunk;
+  }
+
+  pull(): Promise<Uint8Array | null> {
+    if (this.#chunks.length > 0) return Promise.resolve(this.#unqueue());
     if (this.#ended) return Promise.resolve(null);
     if (this.#reader) return Promise.reject(new Error("overlapping read() calls"));
     return new Promise((resolve) => (this.#reader = resolve));
@@ -59,6 +77,11 @@ class Pipe {
     if (this.#ended) return;
     this.#ended = true;
     this.#wakeWriters();
+    if (this.#sink !== null && this.#chunks.length === 0) {
+      const sink = this.#sink;
+      this.#sink = null;
+      sink.end(null);
+    }
     if (this.#reader) {
       const resolve = this.#reader;
       this.#reader = null;
@@ -93,6 +116,10 @@ class MemoryConn implements Conn {
 
   read(): Promise<Uint8Array | null> {
     return this.incoming.pull();
+  }
+
+  setReadSink(sink: ReadSink | null): void {
+    this.incoming.setSink(sink);
   }
 
   write(data: Uint8Array): Promise<void> {

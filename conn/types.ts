@@ -56,6 +56,18 @@ export interface Conn {
    */
   read(): Promise<Uint8Array | null>;
   /**
+   * Optional push reading, for callers that react to bytes rather than wait for them (an
+   * HTTP/1.1 server connection): while a sink is set, every chunk read goes to `sink.data` as
+   * it arrives (chunks read before are handed over at once, within this call), and the end of
+   * the stream to `sink.end`, once; `read()` must not be called meanwhile. Setting `null`
+   * stops it: chunks are kept for `read()` or the next sink again, and reading pauses once
+   * they pile up, so a sink that takes too much can step back for backpressure. Connections
+   * without it (Deno's, whose reads are promises anyway) are read with `read()`.
+   *
+   * @param sink Where chunks go from now on, or `null` to go back to `read()`.
+   */
+  setReadSink?(sink: ReadSink | null): void;
+  /**
    * Sends all of `data`; resolves when the transport is done with it, so the caller may
    * reuse the buffer then (not before).
    */
@@ -88,6 +100,14 @@ export interface Conn {
    * connection of `fetch` does. Optional, as {@linkcode ref} is.
    */
   unref?(): void;
+}
+
+/** Where a connection in push mode puts what it reads (see {@linkcode Conn.setReadSink}). */
+export interface ReadSink {
+  /** The next chunk of bytes from the peer; the receiver may keep it. */
+  data(chunk: Uint8Array): void;
+  /** The peer finished sending (`null`), or the connection failed (the error). */
+  end(error: Error | null): void;
 }
 
 /** A source of accepted connections. Iterate it with `for await`, or call `accept()`. */

@@ -33,6 +33,24 @@ export class UnexpectedEofError extends Error {
 }
 
 /**
+ * Bytes a reader in push mode (see {@linkcode BufferedReaderOptions.push}) takes in while
+ * nobody waits for them before it steps back (`conn.setReadSink(null)`) and leaves further
+ * chunks to the connection, which pauses reading once they pile up.
+ */
+const PUSH_BACKLOG = 64 * 1024;
+
+/** Options of {@linkcode BufferedReader}. */
+export interface BufferedReaderOptions {
+  /**
+   * Take chunks as the connection pushes them (`Conn.setReadSink`), when it can, rather than
+   * reading with a promise per chunk (default `false`): a waiting {@linkcode whenFilled}
+   * callback then runs within the connection's own callback. For a server, which always
+   * reads on.
+   */
+  push?: boolean;
+}
+
+/**
  * Reads a {@linkcode Conn} for a message parser: whole heads (up to the blank line), and
  * body bytes as they come. Bytes read past what a caller asked for stay buffered for the
  * next call, or are handed over with {@linkcode takeBuffered} when the connection is
@@ -41,8 +59,17 @@ export class UnexpectedEofError extends Error {
 export class BufferedReader {
   #buf: Uint8Array = EMPTY;
   #eof = false;
+  /** How the stream failed, in push mode (pull mode asks the connection again). */
+  #error: Error | null = null;
   /** The read under way, which every `fill()` meanwhile shares. */
   #filling: Promise<boolean> | null = null;
+  /** Push mode: settle `#filling`, and the `whenFilled` callbacks waiting. */
+  #settle: { resolve: (more: boolean) => void; reject: (error: Error) => void } | null = null;
+  #then: ((more: boolean) => void) | null = null;
+  #failed: ((error: unknown) => void) | null = null;
+  /** Push mode: whether the connection's sink is set (see `PUSH_BACKLOG`). */
+  #attached = false;
+  readonly #push: boolean;
   /** How far a head that is not whole yet has been searched, and the empty lines before it. */
   #scanned = 0;
   #skipped = 0;
@@ -54,9 +81,12 @@ export class BufferedReader {
    * Makes a reader of `conn`.
    *
    * @param conn The connection to read.
+   * @param options Whether to take pushed chunks.
    */
-  constructor(conn: Conn) {
+  constructor(conn: Conn, options: BufferedReaderOptions = {}) {
     this.conn = conn;
+    this.#push = options.push === true && conn.setReadSink !== undefined;
+    if (this.#push) this.#attach();
   }
 
   /** Bytes buffered and not yet consumed. */
@@ -75,8 +105,31 @@ export class BufferedReader {
    * response is written, and the next request head is read from the same read).
    */
   fill(): Promise<boolean> {
+    if (this.#filling !== null) return this.#filling;
+    if (this.#error !== null) return Promise.reject(this.#error);
     if (this.#eof) return Promise.resolve(false);
-    return this.#filling ??= this.conn.read().then(this.#took, this.#failed);
+    if (!this.#push) return this.#filling = this.conn.read().then(this.#took, this.#readFailed);
+    const filling = this.#filling = new Promise((resolve, reject) => {
+      this.#settle = { resolve, reject };
+    });
+    if (!this.#attached) this.#attach(); // may take chunks, and settle it, at once
+    return filling;
+  }
+
+  /**
+   * Calls `then` once more bytes are buffered (`true`) or the stream has ended (`false`), or
+   * `failed` if the connection fails: {@linkcode fill} without a promise in push mode, where
+   * it runs within the connection's callback. One callback waits at a time (a later call
+   * replaces it).
+   */
+  whenFilled(then: (more: boolean) => void, failed: (error: unknown) => void): void {
+    if (!this.#push || this.#eof) {
+      this.fill().then(then, failed);
+      return;
+    }
+    this.#then = then;
+    this.#failed = failed;
+    if (!this.#attached) this.#attach();
   }
 
   /** Takes a chunk that `fill()` read (a method made once, not a closure per read). */
@@ -90,10 +143,55 @@ export class BufferedReader {
     return true;
   };
 
-  #failed = (error: unknown): never => {
+  #readFailed = (error: unknown): never => {
     this.#filling = null;
     throw error;
   };
+
+  #attach(): void {
+    this.#attached = true;
+    this.conn.setReadSink!(this.#sink);
+  }
+
+  /** Where the connection pushes chunks in push mode. */
+  #sink = {
+    data: (chunk: Uint8Array): void => {
+      this.#buf = this.#buf.byteLength === 0 ? chunk : concat(this.#buf, chunk);
+      if (this.#settle === null && this.#then === null) {
+        if (this.#buf.byteLength >= PUSH_BACKLOG) this.#detach();
+        return;
+      }
+      this.#wake(true, null);
+    },
+    end: (error: Error | null): void => {
+      this.#attached = false;
+      this.#eof = true;
+      this.#error = error;
+      this.#wake(false, error);
+    },
+  };
+
+  #detach(): void {
+    this.#attached = false;
+    this.conn.setReadSink!(null);
+  }
+
+  /** Settles what waits for a push: the shared `fill()` and the `whenFilled` callback. */
+  #wake(more: boolean, error: Error | null): void {
+    const settle = this.#settle;
+    if (settle !== null) {
+      this.#settle = this.#filling = null;
+      if (error === null) settle.resolve(more);
+      else settle.reject(error);
+    }
+    const then = this.#then;
+    if (then !== null) {
+      const failed = this.#failed!;
+      this.#then = this.#failed = null;
+      if (error === null) then(more);
+      else failed(error);
+    }
+  }
 
   /**
    * Reads one message head, up to and including the empty line (CRLF CRLF), skipping empty
@@ -200,8 +298,12 @@ export class BufferedReader {
     return this.#buf;
   }
 
-  /** Hands over every buffered byte, for an upgrade to another protocol. */
+  /**
+   * Hands over every buffered byte, for an upgrade to another protocol; the connection is
+   * read with `read()` again from then on.
+   */
   takeBuffered(): Uint8Array {
+    if (this.#attached) this.#detach();
     const buf = this.#buf;
     this.#buf = EMPTY;
     return buf;

@@ -1,4 +1,4 @@
-import type { Conn } from "../conn/types.ts";
+import type { Addr, Conn } from "../conn/types.ts";
 import {
   type BufferedReader,
   HeadTooLargeError,
@@ -64,121 +64,274 @@ function requestUrl(
  * Serves HTTP/1.1 exchanges on one connection until it ends: parses each request head,
  * hands the exchange to `handler` as a {@linkcode Stream}, and keeps the connection for the
  * next one when both sides allow. Bad heads are answered with their status and the
- * connection is closed; a head that does not arrive in time gets 408.
+ * connection is closed; a head that does not arrive in time gets 408. Resolves once the
+ * connection is closed or handed over to another protocol.
  */
-export async function serveHttp1(
+export function serveHttp1(
   conn: Conn,
   reader: BufferedReader,
   handler: (stream: Stream) => void | Promise<void>,
   config: H1Config,
   state: H1ConnState,
 ): Promise<void> {
-  const scheme = conn.secure ? "https" : "http";
-  const local = conn.localAddr.transport === "tcp"
-    ? (conn.localAddr.hostname.includes(":")
-      ? `[${conn.localAddr.hostname}]:${conn.localAddr.port}`
-      : `${conn.localAddr.hostname}:${conn.localAddr.port}`)
-    : "localhost";
-  const addrs = { remoteAddr: conn.remoteAddr, localAddr: conn.localAddr, secure: conn.secure };
-  const limits = { maxHeaderCount: config.maxHeaderCount };
-  const bodyIdle = { deadlines: config.deadlines, ms: config.bodyIdleTimeout };
-  let timedOut = false;
-  const deadline: Deadline = {
-    at: 0,
-    queued: false,
-    expire: () => {
-      timedOut = true;
-      if (reader.buffered === 0) return conn.close();
-      conn.write(errorResponse(408, "request head timed out")).catch(() => {}).finally(() =>
-        conn.close()
-      );
-    },
-  };
-  let first = true;
-  let upgraded = false;
+  return new H1Connection(conn, reader, handler, config, state).closed;
+}
+
+/**
+ * Where a connection is:
+ * - `head`: between exchanges, about to take the next request head;
+ * - `wait`: waiting for the rest of that head (idle);
+ * - `exchange`: a handler runs, or its response is being finished;
+ * - `discard`: dropping the request body a handler left unread, to keep the connection;
+ * - `closed`: closed, or handed over to another protocol.
+ */
+type ConnState = "head" | "wait" | "exchange" | "discard" | "closed";
+
+/**
+ * One HTTP/1.1 server connection, driven by callbacks: a head that arrives is parsed and its
+ * handler called within the read's own callback (in push mode, the socket's), and a handler
+ * that returns at once is followed by the next buffered head in the same loop; promises are
+ * only waited for where a handler or a write makes one.
+ */
+class H1Connection {
+  readonly closed: Promise<void>;
+  #resolveClosed!: () => void;
+  #state: ConnState = "head";
+  /** Whether `#run` is on the stack (an exchange that ends within it continues its loop). */
+  #running = false;
+  /** Whether the head deadline is armed for the head being waited for. */
+  #waiting = false;
+  #first = true;
+  #timedOut = false;
+  #stream: H1Stream | null = null;
   /** The last Host of an origin-form request whose URL parsed (most requests repeat it). */
-  let goodHost: string | null = null;
-  try {
-    while (!config.closing()) {
-      state.idle = true;
-      config.deadlines.arm(deadline, first ? config.headTimeout : config.keepAliveTimeout);
-      let stream: H1Stream;
-      try {
-        // The head is usually read whole by one read: no promise but that read's.
-        let head = reader.takeHead(config.maxHeadSize);
-        while (head === undefined) {
-          if (!(await reader.fill())) {
-            if (reader.buffered === 0) return;
-            throw new UnexpectedEofError("a message head");
-          }
-          head = reader.takeHead(config.maxHeadSize);
-        }
-        config.deadlines.disarm(deadline);
-        const parsed = parseRequestHead(head, limits);
-        const url = requestUrl(parsed, scheme, local);
-        // The handler gets a URL that parses: a Host the URL standard refuses (a port above
-        // 65535, 10.0.0.256, %zz) is the client's error (RFC 9112 section 3.2: 400).
-        const originForm = parsed.target.charCodeAt(0) === 47; // "/"
-        if (!originForm || parsed.host !== goodHost) {
-          if (!URL.canParse(url)) throw new HttpParseError(400, "invalid Host or request target");
-          if (originForm) goodHost = parsed.host;
-        }
-        stream = new H1Stream(conn, reader, parsed, url, addrs, bodyIdle);
-      } catch (error) {
-        config.deadlines.disarm(deadline);
-        if (timedOut) return;
-        if (error instanceof HttpParseError) {
-          await conn.write(errorResponse(error.status, error.message)).catch(() => {});
-        } else if (error instanceof HeadTooLargeError) {
-          await conn.write(errorResponse(431, error.message)).catch(() => {});
-        }
-        return;
-      }
-      state.idle = false;
-      state.current = stream;
-      first = false;
-      if (stream.parsed.upgrade !== null || stream.parsed.method === "CONNECT") {
-        registerUpgrade(stream, {
-          accept: (status, headers) => stream.upgrade(status, headers),
-          owner: config.owner,
-          method: stream.parsed.method,
-        });
-      }
-      try {
-        await handler(stream);
-        if (!stream.responded) {
-          stream.completion.reject(new Error("the handler returned without a response"));
-          await stream.respondWith(500, new Headers(), null);
-        } else if (!stream.finished) await stream.end();
-        stream.completion.resolve(); // unless a failed write or an abort rejected it
-      } catch (error) {
-        stream.completion.reject(error);
-        if (stream.broken) return; // the client went away: nothing to report
-        config.report(error);
-        if (stream.responded) stream.abort(error);
-        else {
-          stream.keepAlive = false;
-          await stream.respondWith(500, new Headers({ connection: "close" }), null).catch(() => {});
-        }
-      }
-      state.current = null;
-      if (stream.upgraded) {
-        upgraded = true;
-        return;
-      }
-      if (!stream.keepAlive) return;
-      if (!stream.bodyFinished) {
-        // The handler answered without reading the whole body: read and drop a little of it
-        // to keep the connection, unless the client still waits for 100 Continue.
-        if (stream.parsed.expectContinue) return;
-        const done = await stream.discardBody(config.maxDiscardBytes).catch(() => false);
-        if (!done) return;
-      }
+  #goodHost: string | null = null;
+  readonly #scheme: string;
+  readonly #local: string;
+  readonly #addrs: { remoteAddr: Addr; localAddr: Addr; secure: boolean };
+  readonly #limits: { maxHeaderCount: number };
+  readonly #bodyIdle: { deadlines: Deadlines; ms: number };
+  readonly #deadline: Deadline;
+
+  constructor(
+    readonly conn: Conn,
+    readonly reader: BufferedReader,
+    readonly handler: (stream: Stream) => void | Promise<void>,
+    readonly config: H1Config,
+    readonly shared: H1ConnState,
+  ) {
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    this.#scheme = conn.secure ? "https" : "http";
+    const local = conn.localAddr;
+    this.#local = local.transport !== "tcp"
+      ? "localhost"
+      : local.hostname.includes(":")
+      ? `[${local.hostname}]:${local.port}`
+      : `${local.hostname}:${local.port}`;
+    this.#addrs = { remoteAddr: conn.remoteAddr, localAddr: local, secure: conn.secure };
+    this.#limits = { maxHeaderCount: config.maxHeaderCount };
+    this.#bodyIdle = { deadlines: config.deadlines, ms: config.bodyIdleTimeout };
+    this.#deadline = { at: 0, queued: false, expire: () => this.#headTimedOut() };
+    this.#run();
+  }
+
+  /**
+   * Takes and serves the buffered heads one after another until one must be waited for (its
+   * bytes, or a handler's promise); what is waited for calls it again.
+   */
+  #run(): void {
+    this.#running = true;
+    try {
+      while (this.#state === "head") this.#nextHead();
+    } catch (error) {
+      // A fault of this module, not of the peer: report it rather than throw it into the
+      // connection's callback.
+      this.config.report(error);
+      this.#close();
+    } finally {
+      this.#running = false;
     }
-  } finally {
-    config.deadlines.disarm(deadline);
-    state.idle = false;
-    state.current = null;
-    if (!upgraded) conn.close();
+  }
+
+  /** Continues the loop after something waited for (not within `#run`). */
+  #resume = (): void => {
+    if (!this.#running) this.#run();
+  };
+
+  /** Takes one head and starts its exchange, or arranges to be called when bytes come. */
+  #nextHead(): void {
+    const { config, reader } = this;
+    if (config.closing()) return this.#close();
+    this.shared.idle = true;
+    let stream: H1Stream;
+    try {
+      const head = reader.takeHead(config.maxHeadSize);
+      if (head === undefined) {
+        if (!this.#waiting) {
+          this.#waiting = true;
+          const ms = this.#first ? config.headTimeout : config.keepAliveTimeout;
+          config.deadlines.arm(this.#deadline, ms);
+        }
+        this.#state = "wait"; // before: the bytes may come within whenFilled
+        reader.whenFilled(this.#onBytes, this.#onReadError);
+        return;
+      }
+      this.#stopWaiting();
+      stream = this.#exchange(head);
+    } catch (error) {
+      return this.#badHead(error);
+    }
+    this.shared.idle = false;
+    this.shared.current = this.#stream = stream;
+    this.#first = false;
+    this.#state = "exchange";
+    let result: void | Promise<void>;
+    try {
+      result = this.handler(stream);
+    } catch (error) {
+      return this.#handlerFailed(error);
+    }
+    if (result !== undefined && typeof result.then === "function") {
+      result.then(this.#handled, this.#handlerFailed);
+    } else this.#handled();
+  }
+
+  #onBytes = (more: boolean): void => {
+    this.#state = "head";
+    if (more) return this.#resume();
+    this.#stopWaiting();
+    if (this.#timedOut || this.reader.buffered === 0) return this.#close();
+    this.#badHead(new UnexpectedEofError("a message head"));
+  };
+
+  #onReadError = (error: unknown): void => {
+    this.#state = "head";
+    this.#stopWaiting();
+    this.#badHead(error);
+  };
+
+  #stopWaiting(): void {
+    if (!this.#waiting) return;
+    this.#waiting = false;
+    this.config.deadlines.disarm(this.#deadline);
+  }
+
+  #headTimedOut(): void {
+    this.#timedOut = true;
+    const conn = this.conn;
+    if (this.reader.buffered === 0) return conn.close();
+    conn.write(errorResponse(408, "request head timed out")).catch(ignore).finally(() =>
+      conn.close()
+    );
+  }
+
+  /** Parses a head into the exchange's stream. */
+  #exchange(head: Uint8Array): H1Stream {
+    const parsed = parseRequestHead(head, this.#limits);
+    const url = requestUrl(parsed, this.#scheme, this.#local);
+    // The handler gets a URL that parses: a Host the URL standard refuses (a port above
+    // 65535, 10.0.0.256, %zz) is the client's error (RFC 9112 section 3.2: 400).
+    const originForm = parsed.target.charCodeAt(0) === 47; // "/"
+    if (!originForm || parsed.host !== this.#goodHost) {
+      if (!URL.canParse(url)) throw new HttpParseError(400, "invalid Host or request target");
+      if (originForm) this.#goodHost = parsed.host;
+    }
+    const stream = new H1Stream(this.conn, this.reader, parsed, url, this.#addrs, this.#bodyIdle);
+    if (parsed.upgrade !== null || parsed.method === "CONNECT") {
+      registerUpgrade(stream, {
+        accept: (status, headers) => stream.upgrade(status, headers),
+        owner: this.config.owner,
+        method: parsed.method,
+      });
+    }
+    return stream;
+  }
+
+  /** Answers a head that cannot be served (if it has a status) and closes. */
+  #badHead(error: unknown): void {
+    if (this.#timedOut) return this.#close();
+    const status = error instanceof HttpParseError
+      ? error.status
+      : error instanceof HeadTooLargeError
+      ? 431
+      : 0;
+    if (status === 0) return this.#close();
+    this.#state = "exchange";
+    const answered = this.conn.write(errorResponse(status, (error as Error).message));
+    answered.then(this.#close, this.#close);
+  }
+
+  /** The handler is done: finish the response if it did not. */
+  #handled = (): void => {
+    const stream = this.#stream!;
+    let finishing: Promise<void> | null = null;
+    try {
+      if (!stream.responded) {
+        stream.completion.reject(new Error("the handler returned without a response"));
+        finishing = stream.respondWith(500, new Headers(), null);
+      } else if (!stream.finished) finishing = stream.end();
+    } catch (error) {
+      return this.#handlerFailed(error);
+    }
+    if (finishing === null) this.#exchanged();
+    else finishing.then(this.#exchanged, this.#handlerFailed);
+  };
+
+  #handlerFailed = (error: unknown): void => {
+    const stream = this.#stream!;
+    stream.completion.reject(error);
+    if (stream.broken) return this.#close(); // the client went away: nothing to report
+    this.config.report(error);
+    if (stream.responded) {
+      stream.abort(error);
+      return this.#close();
+    }
+    stream.keepAlive = false;
+    const answered = stream.respondWith(500, new Headers({ connection: "close" }), null);
+    answered.then(this.#close, this.#close);
+  };
+
+  /** The exchange is over: take the next head, after dropping a body left unread. */
+  #exchanged = (): void => {
+    const stream = this.#stream!;
+    stream.completion.resolve(); // unless a failed write or an abort rejected it
+    this.shared.current = this.#stream = null;
+    if (stream.upgraded) {
+      this.#state = "closed";
+      return this.#finish();
+    }
+    if (!stream.keepAlive) return this.#close();
+    if (!stream.bodyFinished) {
+      // The handler answered without reading the whole body: read and drop a little of it
+      // to keep the connection, unless the client still waits for 100 Continue.
+      if (stream.parsed.expectContinue) return this.#close();
+      this.#state = "discard";
+      stream.discardBody(this.config.maxDiscardBytes).then(this.#discarded, this.#close);
+      return;
+    }
+    this.#state = "head";
+    this.#resume();
+  };
+
+  #discarded = (done: boolean): void => {
+    if (!done) return this.#close();
+    this.#state = "head";
+    this.#resume();
+  };
+
+  #close = (): void => {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    this.conn.close();
+    this.#finish();
+  };
+
+  #finish(): void {
+    this.#stopWaiting();
+    this.shared.idle = false;
+    this.shared.current = null;
+    this.#resolveClosed();
   }
 }
+
+function ignore(): void {}

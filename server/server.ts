@@ -185,7 +185,7 @@ export class Server implements AsyncDisposable {
     const tracked: Tracked = { conn, h1: { idle: true, current: null }, h2: null };
     this.#conns.set(conn, tracked);
     if (!this.#ref) setRef(conn, false);
-    const reader = new BufferedReader(conn);
+    const reader = new BufferedReader(conn, { push: true });
     const options = this.#options;
     try {
       let h2 = conn.alpnProtocol === "h2";

@@ -1,4 +1,5 @@
-import { assertEquals, assertRejects, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
+import { memoryPair } from "../../conn/memory.ts";
 import {
   BufferedReader,
   concat,
@@ -348,4 +349,55 @@ Deno.test("takeHead counts empty lines that came in earlier reads toward the hea
   assertEquals(await reader.fill(), true);
   assertThrows(() => reader.takeHead(64), HeadTooLargeError);
   client.close();
+});
+
+Deno.test("in push mode, a waiting whenFilled runs within the write that brings the bytes", () => {
+  const [client, server] = pair();
+  const reader = new BufferedReader(server, { push: true });
+  const calls: boolean[] = [];
+  reader.whenFilled((more) => calls.push(more), (error) => calls.push(error as boolean));
+  client.write(bytes("GET / HTTP/1.1\r\n\r\n")); // a memory pair pushes within write()
+  assertEquals(calls, [true]);
+  assertEquals(str(reader.takeHead(1024)!), "GET / HTTP/1.1\r\n\r\n");
+  reader.whenFilled((more) => calls.push(more), (error) => calls.push(error as boolean));
+  client.closeWrite();
+  assertEquals(calls, [true, false]);
+});
+
+Deno.test("in push mode, fill() resolves with the next bytes pushed, then false at the end", async () => {
+  const [client, server] = pair();
+  const reader = new BufferedReader(server, { push: true });
+  const filled = reader.fill();
+  await client.write(bytes("abc"));
+  assertEquals(await filled, true);
+  assertEquals(str(reader.take(10)), "abc");
+  const ended = reader.fill();
+  await client.closeWrite();
+  assertEquals(await ended, false);
+  assertEquals(reader.done, true);
+});
+
+Deno.test("in push mode, a reader nobody waits on stops taking bytes past 64 KiB, and the writer waits", async () => {
+  const [client, server] = memoryPair({ highWaterMark: 64 * 1024 });
+  const reader = new BufferedReader(server, { push: true });
+  const chunk = new Uint8Array(16 * 1024).fill(7);
+  let written = 0;
+  const writes = Array.from({ length: 16 }, () => client.write(chunk).then(() => written++));
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert(reader.buffered >= 64 * 1024 && reader.buffered < 96 * 1024, `${reader.buffered}`);
+  assert(written < 16, "some writes wait for the reader");
+  let total = 0;
+  while (total < 16 * chunk.byteLength) total += (await reader.read(1 << 20))!.byteLength;
+  await Promise.all(writes);
+  assertEquals(total, 16 * chunk.byteLength);
+});
+
+Deno.test("takeBuffered in push mode hands the connection back to read()", async () => {
+  const [client, server] = pair();
+  const reader = new BufferedReader(server, { push: true });
+  await client.write(bytes("GET / HTTP/1.1\r\nUpgrade: x\r\n\r\nframe"));
+  assertEquals(str(reader.takeHead(1024)!), "GET / HTTP/1.1\r\nUpgrade: x\r\n\r\n");
+  assertEquals(str(reader.takeBuffered()), "frame");
+  await client.write(bytes("more"));
+  assertEquals(str((await server.read())!), "more");
 });
