@@ -47,7 +47,18 @@ export class NodeConn implements Conn {
   #reader: { resolve: (c: Uint8Array | null) => void; reject: (e: Error) => void } | null = null;
   #sink: ReadSink | null = null;
   #paused = false;
-  #pendingWrites = new Set<{ resolve: () => void; reject: (e: Error) => void }>();
+  /**
+   * What waits for each write with a callback, in write order: the socket calls back in that
+   * order (also with an error), so one callback serves every write (and Node folds the
+   * callbacks of a tick's writes into one `nextTick` when they are the same function).
+   */
+  #writeWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  #written = (error?: Error | null): void => {
+    const waiter = this.#writeWaiters.shift();
+    if (waiter === undefined) return; // already failed by #finish
+    if (error) waiter.reject(error);
+    else waiter.resolve();
+  };
   #closed = false;
   #tail: Promise<void> | null = null;
   #corked = false;
@@ -119,8 +130,8 @@ export class NodeConn implements Conn {
   }
 
   #failWriters(error: Error): void {
-    const waiters = [...this.#pendingWrites];
-    this.#pendingWrites.clear();
+    const waiters = this.#writeWaiters;
+    this.#writeWaiters = [];
     for (const waiter of waiters) waiter.reject(error);
   }
 
@@ -188,13 +199,8 @@ export class NodeConn implements Conn {
     // Resolve once Node is done with `data`: it keeps a reference until the chunk is
     // flushed, and the caller may reuse the buffer as soon as write() resolves.
     return new Promise((resolve, reject) => {
-      const waiter = { resolve, reject };
-      this.#pendingWrites.add(waiter);
-      this.socket.write(data, (error?: Error | null) => {
-        if (!this.#pendingWrites.delete(waiter)) return; // already failed by #finish
-        if (error) reject(error);
-        else resolve();
-      });
+      this.#writeWaiters.push({ resolve, reject });
+      this.socket.write(data, this.#written);
     });
   }
 
@@ -210,16 +216,11 @@ export class NodeConn implements Conn {
     // Corked, the writes are buffered by reference and leave together (Writable#_writev:
     // one writev syscall); the last one's callback runs once all of them are flushed.
     return new Promise((resolve, reject) => {
-      const waiter = { resolve, reject };
-      this.#pendingWrites.add(waiter);
+      this.#writeWaiters.push({ resolve, reject });
       const socket = this.socket;
       socket.cork();
       for (let i = 0; i < last; i++) socket.write(chunks[i]);
-      socket.write(chunks[last], (error?: Error | null) => {
-        if (!this.#pendingWrites.delete(waiter)) return; // already failed by #finish
-        if (error) reject(error);
-        else resolve();
-      });
+      socket.write(chunks[last], this.#written);
       socket.uncork();
     });
   }
