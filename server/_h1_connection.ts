@@ -1,4 +1,4 @@
-import type { Addr, Conn } from "../conn/types.ts";
+import type { Conn } from "../conn/types.ts";
 import {
   type BufferedReader,
   HeadTooLargeError,
@@ -6,7 +6,7 @@ import {
 } from "../http1/buffered_reader.ts";
 import { HttpParseError, parseRequestHead } from "../http1/parse.ts";
 import { encodeLatin1, responseHead } from "../http1/serialize.ts";
-import { H1Stream } from "./_h1_stream.ts";
+import { H1Stream, requestUrl, type Where } from "./_h1_stream.ts";
 import { registerUpgrade, type UpgradeOwner } from "./_upgrade.ts";
 import type { Deadline, Deadlines } from "./_deadlines.ts";
 import type { Stream } from "./stream.ts";
@@ -46,18 +46,6 @@ function errorResponse(status: number, message: string): Uint8Array {
     connection: "close",
   });
   return encodeLatin1(responseHead(status, "", headers) + body);
-}
-
-function requestUrl(
-  stream: { target: string; host: string },
-  scheme: string,
-  local: string,
-): string {
-  const { target, host } = stream;
-  if (target.charCodeAt(0) === 47 /* / */) return `${scheme}://${host || local}${target}`;
-  if (/^https?:\/\//i.test(target)) return target;
-  if (target === "*") return `${scheme}://${host || local}/*`;
-  return `${scheme}://${target}/`; // authority-form (CONNECT)
 }
 
 /**
@@ -106,9 +94,7 @@ class H1Connection {
   #stream: H1Stream | null = null;
   /** The last Host of an origin-form request whose URL parsed (most requests repeat it). */
   #goodHost: string | null = null;
-  readonly #scheme: string;
-  readonly #local: string;
-  readonly #addrs: { remoteAddr: Addr; localAddr: Addr; secure: boolean };
+  readonly #where: Where;
   readonly #limits: { maxHeaderCount: number };
   readonly #bodyIdle: { deadlines: Deadlines; ms: number };
   readonly #deadline: Deadline;
@@ -121,14 +107,18 @@ class H1Connection {
     readonly shared: H1ConnState,
   ) {
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
-    this.#scheme = conn.secure ? "https" : "http";
     const local = conn.localAddr;
-    this.#local = local.transport !== "tcp"
-      ? "localhost"
-      : local.hostname.includes(":")
-      ? `[${local.hostname}]:${local.port}`
-      : `${local.hostname}:${local.port}`;
-    this.#addrs = { remoteAddr: conn.remoteAddr, localAddr: local, secure: conn.secure };
+    this.#where = {
+      remoteAddr: conn.remoteAddr,
+      localAddr: local,
+      secure: conn.secure,
+      scheme: conn.secure ? "https" : "http",
+      local: local.transport !== "tcp"
+        ? "localhost"
+        : local.hostname.includes(":")
+        ? `[${local.hostname}]:${local.port}`
+        : `${local.hostname}:${local.port}`,
+    };
     this.#limits = { maxHeaderCount: config.maxHeaderCount };
     this.#bodyIdle = { deadlines: config.deadlines, ms: config.bodyIdleTimeout };
     this.#deadline = { at: 0, queued: false, expire: () => this.#headTimedOut() };
@@ -228,15 +218,17 @@ class H1Connection {
   /** Parses a head into the exchange's stream. */
   #exchange(head: Uint8Array): H1Stream {
     const parsed = parseRequestHead(head, this.#limits);
-    const url = requestUrl(parsed, this.#scheme, this.#local);
     // The handler gets a URL that parses: a Host the URL standard refuses (a port above
-    // 65535, 10.0.0.256, %zz) is the client's error (RFC 9112 section 3.2: 400).
+    // 65535, 10.0.0.256, %zz) is the client's error (RFC 9112 section 3.2: 400). The URL is
+    // made when first asked for, unless it is checked here.
+    let url: string | null = null;
     const originForm = parsed.target.charCodeAt(0) === 47; // "/"
     if (!originForm || parsed.host !== this.#goodHost) {
+      url = requestUrl(parsed, this.#where.scheme, this.#where.local);
       if (!URL.canParse(url)) throw new HttpParseError(400, "invalid Host or request target");
       if (originForm) this.#goodHost = parsed.host;
     }
-    const stream = new H1Stream(this.conn, this.reader, parsed, url, this.#addrs, this.#bodyIdle);
+    const stream = new H1Stream(this.conn, this.reader, parsed, url, this.#where, this.#bodyIdle);
     if (parsed.upgrade !== null || parsed.method === "CONNECT") {
       registerUpgrade(stream, {
         accept: (status, headers) => stream.upgrade(status, headers),

@@ -46,22 +46,45 @@ function noBodyStatus(status: number): boolean {
   return status < 200 || status === 204 || status === 304;
 }
 
-/** A request head whose `Headers` are made on first use (classes: object literals with getters cost more). */
+/**
+ * The absolute URL of a request: an origin-form target (`/path`) on `Host` (or, without one,
+ * the local address `local`), an absolute-form target as it is, `*` on the host, and an
+ * authority-form target (CONNECT) as an origin.
+ */
+export function requestUrl(parsed: ParsedRequest, scheme: string, local: string): string {
+  const { target, host } = parsed;
+  if (target.charCodeAt(0) === 47 /* / */) return `${scheme}://${host || local}${target}`;
+  if (/^https?:\/\//i.test(target)) return target;
+  if (target === "*") return `${scheme}://${host || local}/*`;
+  return `${scheme}://${target}/`;
+}
+
+/** A request head whose URL and `Headers` are made on first use (classes: object literals with getters cost more). */
 class H1RequestHead implements RequestHead {
   readonly method: string;
   readonly target: string;
   #headers: Headers | null = null;
-  constructor(private readonly parsed: ParsedRequest, readonly url: string) {
+  #url: string | null;
+  constructor(private readonly parsed: ParsedRequest, url: string | null, readonly where: Where) {
     this.method = parsed.method;
     this.target = parsed.target;
+    this.#url = url;
+  }
+  get url(): string {
+    return this.#url ??= requestUrl(this.parsed, this.where.scheme, this.where.local);
   }
   get headers(): Headers {
     return this.#headers ??= toHeaders(this.parsed.fields);
   }
 }
 
-/** The addresses of an exchange's connection. */
-type Addrs = Pick<ServeInfo, "remoteAddr" | "localAddr" | "secure">;
+/** Where a connection is: its addresses, and what a request URL is made of. */
+export interface Where extends Pick<ServeInfo, "remoteAddr" | "localAddr" | "secure"> {
+  /** `http` or `https`. */
+  scheme: string;
+  /** The local address as a URL's host, for requests without a Host. */
+  local: string;
+}
 
 /** An exchange's ServeInfo, whose `signal` (an AbortController) is made on first use. */
 class H1ServeInfo implements ServeInfo {
@@ -70,7 +93,7 @@ class H1ServeInfo implements ServeInfo {
   readonly secure: boolean;
   constructor(
     private readonly stream: H1Stream,
-    addrs: Addrs,
+    addrs: Where,
     readonly protocol: "HTTP/1.0" | "HTTP/1.1",
   ) {
     this.remoteAddr = addrs.remoteAddr;
@@ -89,7 +112,7 @@ class H1ServeInfo implements ServeInfo {
 /** One HTTP/1.1 request/response exchange in the {@linkcode Stream} shape. */
 export class H1Stream implements Stream {
   readonly request: RequestHead;
-  readonly info: ServeInfo;
+  #info: ServeInfo | null = null;
   #trailers: Promise<Headers> | null = null;
   #controller: AbortController | null = null;
   /** `info.completed`: settled by the connection once the exchange is over. */
@@ -111,22 +134,31 @@ export class H1Stream implements Stream {
   #watch: 0 | 1 | 2 = 0;
   /** Armed while the request body is read (see `bodyIdleTimeout`); made on first use. */
   #bodyDeadline: (Deadline & { disarm: () => void }) | null = null;
+  /** Microtask turns left before a held head goes out on its own (see `#releaseHeadSoon`). */
+  #turns = 0;
 
   constructor(
     readonly conn: Conn,
     readonly reader: BufferedReader,
     readonly parsed: ParsedRequest,
-    url: string,
-    info: Addrs,
+    url: string | null,
+    private readonly where: Where,
     private readonly bodyIdle: { deadlines: Deadlines; ms: number } | null = null,
   ) {
-    this.request = new H1RequestHead(parsed, url);
-    this.info = new H1ServeInfo(this, info, parsed.minor === 0 ? "HTTP/1.0" : "HTTP/1.1");
+    this.request = new H1RequestHead(parsed, url, where);
     this.keepAlive = parsed.keepAlive;
     this.#bodyReader = new BodyReader(reader, parsed.framing);
     if (parsed.framing.kind === "chunked") {
       this.#trailers = new Promise((resolve) => (this.#resolveTrailers = resolve));
     }
+  }
+
+  get info(): ServeInfo {
+    return this.#info ??= new H1ServeInfo(
+      this,
+      this.where,
+      this.parsed.minor === 0 ? "HTTP/1.0" : "HTTP/1.1",
+    );
   }
 
   get controller(): AbortController {
@@ -347,18 +379,19 @@ export class H1Stream implements Stream {
    * (each turn one reaction on a settled promise, not an async function's await).
    */
   #releaseHeadSoon(): void {
-    let turns = HOLD_HEAD_TURNS;
-    const turn = (): void => {
-      if (this.#heldHead === null) return; // it went out with body bytes
-      if (--turns > 0) {
-        RESOLVED.then(turn);
-        return;
-      }
-      // A failure is seen by the next write, or ends the exchange.
-      this.#releaseHead().catch(ignore);
-    };
-    RESOLVED.then(turn);
+    this.#turns = HOLD_HEAD_TURNS;
+    RESOLVED.then(this.#turn);
   }
+
+  #turn = (): void => {
+    if (this.#heldHead === null) return; // it went out with body bytes
+    if (--this.#turns > 0) {
+      RESOLVED.then(this.#turn);
+      return;
+    }
+    // A failure is seen by the next write, or ends the exchange.
+    this.#releaseHead().catch(ignore);
+  };
 
   /** Sends the held head, if any; resolves once it is written. */
   #releaseHead(): Promise<void> {
