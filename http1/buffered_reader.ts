@@ -58,6 +58,12 @@ export interface BufferedReaderOptions {
  */
 export class BufferedReader {
   #buf: Uint8Array = EMPTY;
+  /**
+   * Push mode: chunks pushed behind `#buf` and not joined to it yet (pipelined requests come
+   * in while a handler runs: one join when they are needed, not a copy per chunk).
+   */
+  #more: Uint8Array[] = [];
+  #moreBytes = 0;
   #eof = false;
   /** How the stream failed, in push mode (pull mode asks the connection again). */
   #error: Error | null = null;
@@ -91,12 +97,23 @@ export class BufferedReader {
 
   /** Bytes buffered and not yet consumed. */
   get buffered(): number {
-    return this.#buf.byteLength;
+    return this.#buf.byteLength + this.#moreBytes;
   }
 
   /** Whether the peer has finished sending and nothing is buffered. */
   get done(): boolean {
-    return this.#eof && this.#buf.byteLength === 0;
+    return this.#eof && this.buffered === 0;
+  }
+
+  /** The buffered bytes in one array (joining what was pushed behind them). */
+  #joined(): Uint8Array {
+    if (this.#moreBytes === 0) return this.#buf;
+    const more = this.#more;
+    if (this.#buf.byteLength > 0) more.unshift(this.#buf);
+    this.#buf = more.length === 1 ? more[0] : joinAll(more, this.buffered);
+    this.#more = [];
+    this.#moreBytes = 0;
+    return this.#buf;
   }
 
   /**
@@ -156,9 +173,13 @@ export class BufferedReader {
   /** Where the connection pushes chunks in push mode. */
   #sink = {
     data: (chunk: Uint8Array): void => {
-      this.#buf = this.#buf.byteLength === 0 ? chunk : concat(this.#buf, chunk);
+      if (this.#buf.byteLength === 0 && this.#moreBytes === 0) this.#buf = chunk;
+      else {
+        this.#more.push(chunk);
+        this.#moreBytes += chunk.byteLength;
+      }
       if (this.#settle === null && this.#then === null) {
-        if (this.#buf.byteLength >= PUSH_BACKLOG) this.#detach();
+        if (this.buffered >= PUSH_BACKLOG) this.#detach();
         return;
       }
       this.#wake(true, null);
@@ -205,7 +226,7 @@ export class BufferedReader {
       const head = this.takeHead(maxSize);
       if (head !== undefined) return head;
       if (!(await this.fill())) {
-        if (this.#buf.byteLength === 0) return null;
+        if (this.buffered === 0) return null;
         throw new UnexpectedEofError("a message head");
       }
     }
@@ -223,7 +244,7 @@ export class BufferedReader {
    * `maxSize`.
    */
   takeHead(maxSize: number): Uint8Array | undefined {
-    let buf = this.#buf;
+    let buf = this.#joined();
     let start = 0;
     while (start + 1 < buf.byteLength && buf[start] === 13 && buf[start + 1] === 10) start += 2;
     if (start > 0) {
@@ -257,7 +278,7 @@ export class BufferedReader {
   async readLine(maxSize: number): Promise<Uint8Array | null> {
     let from = 0;
     while (true) {
-      const buf = this.#buf;
+      const buf = this.#joined();
       const lf = buf.indexOf(10, from);
       if (lf !== -1) {
         if (lf + 1 > maxSize) throw new HeadTooLargeError(maxSize);
@@ -267,7 +288,7 @@ export class BufferedReader {
       if (buf.byteLength > maxSize) throw new HeadTooLargeError(maxSize);
       from = buf.byteLength;
       if (!(await this.fill())) {
-        if (this.#buf.byteLength === 0) return null;
+        if (this.buffered === 0) return null;
         throw new UnexpectedEofError("a line");
       }
     }
@@ -278,13 +299,13 @@ export class BufferedReader {
    * buffered. Returns `null` at the end of the stream.
    */
   async read(max: number): Promise<Uint8Array | null> {
-    if (this.#buf.byteLength === 0 && !(await this.fill())) return null;
+    if (this.buffered === 0 && !(await this.fill())) return null;
     return this.take(max);
   }
 
   /** Takes up to `max` already-buffered bytes without reading. */
   take(max: number): Uint8Array {
-    const buf = this.#buf;
+    const buf = this.#joined();
     if (buf.byteLength <= max) {
       this.#buf = EMPTY;
       return buf;
@@ -295,7 +316,7 @@ export class BufferedReader {
 
   /** The buffered bytes, as a view (not consumed). */
   peek(): Uint8Array {
-    return this.#buf;
+    return this.#joined();
   }
 
   /**
@@ -304,7 +325,7 @@ export class BufferedReader {
    */
   takeBuffered(): Uint8Array {
     if (this.#attached) this.#detach();
-    const buf = this.#buf;
+    const buf = this.#joined();
     this.#buf = EMPTY;
     return buf;
   }
@@ -317,6 +338,17 @@ export function findHeadEnd(buf: Uint8Array, from: number): number {
     if (buf[i + 1] === 10 && buf[i + 2] === 13 && buf[i + 3] === 10) return i + 4;
   }
   return -1;
+}
+
+/** Joins byte arrays of `size` bytes in all into a new one. */
+function joinAll(parts: readonly Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
 }
 
 /** Joins two byte arrays into a new one. */
