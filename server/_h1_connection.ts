@@ -6,7 +6,7 @@ import {
 } from "../http1/buffered_reader.ts";
 import { HttpParseError, parseRequestHead } from "../http1/parse.ts";
 import { encodeLatin1, responseHead } from "../http1/serialize.ts";
-import { H1Stream, requestUrl, type Where } from "./_h1_stream.ts";
+import { H1Stream, requestUrl, RESOLVED, type Where } from "./_h1_stream.ts";
 import { registerUpgrade, type UpgradeOwner } from "./_upgrade.ts";
 import type { Deadline, Deadlines } from "./_deadlines.ts";
 import type { Stream } from "./stream.ts";
@@ -177,13 +177,15 @@ class H1Connection {
     this.#state = "exchange";
     let result: void | Promise<void>;
     try {
-      result = this.handler(stream);
+      result = stream.runHandler(this.handler);
     } catch (error) {
       return this.#handlerFailed(error);
     }
-    if (result !== undefined && typeof result.then === "function") {
-      result.then(this.#handled, this.#handlerFailed);
-    } else this.#handled();
+    // A handler that returns at once (or returns `end()` of a body already out, which is
+    // RESOLVED) is followed at once, not a turn later.
+    if (result === undefined || result === RESOLVED || typeof result.then !== "function") {
+      this.#handled();
+    } else result.then(this.#handled, this.#handlerFailed);
   }
 
   #onBytes = (more: boolean): void => {

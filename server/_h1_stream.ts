@@ -26,8 +26,11 @@ const COPY_WITH_HEAD_LIMIT = 16 * 1024;
 
 function ignore(): void {}
 
-/** One settled promise for every call that has nothing to wait for (no allocation per call). */
-const RESOLVED: Promise<void> = Promise.resolve();
+/**
+ * One settled promise for every call that has nothing to wait for (no allocation per call);
+ * a handler that returns it has nothing left to wait for either (see `serveHttp1`).
+ */
+export const RESOLVED: Promise<void> = Promise.resolve();
 
 /** Writes `a` then `b`: in one vectored write when the connection has one. */
 function writeTwo(conn: Conn, a: Uint8Array, b: Uint8Array): Promise<void> {
@@ -136,6 +139,8 @@ export class H1Stream implements Stream {
   #bodyDeadline: (Deadline & { disarm: () => void }) | null = null;
   /** Microtask turns left before a held head goes out on its own (see `#releaseHeadSoon`). */
   #turns = 0;
+  /** Whether the handler's synchronous part runs (see `runHandler`). */
+  #inHandler = false;
 
   constructor(
     readonly conn: Conn,
@@ -370,8 +375,23 @@ export class H1Stream implements Stream {
       return this.#send(encodeLatin1(head));
     }
     this.#heldHead = head;
-    this.#releaseHeadSoon();
+    if (!this.#inHandler) this.#releaseHeadSoon();
     return RESOLVED;
+  }
+
+  /**
+   * Calls `handler` with this exchange. A head that `respond()` holds while the handler's
+   * synchronous part runs starts its turns when that part is over, if the body has not
+   * carried it out by then: a handler that writes its body at once costs no turn.
+   */
+  runHandler(handler: (stream: Stream) => void | Promise<void>): void | Promise<void> {
+    this.#inHandler = true;
+    try {
+      return handler(this);
+    } finally {
+      this.#inHandler = false;
+      if (this.#heldHead !== null) this.#releaseHeadSoon();
+    }
   }
 
   /**
