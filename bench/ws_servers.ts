@@ -12,7 +12,8 @@
  * and ws's client (bench/ws_load.mjs) against one fixed server (ws on Node).
  *
  * Environment: WS_ROUNDS (3), WS_SECONDS (0.7, measured per case), WS_WARMUP (0.3),
- * WS_SECTIONS ("servers,compress,clients"). Raw samples go to bench/.results/.
+ * WS_SECTIONS ("servers,compress,clients"), WS_RUNTIMES ("Deno,Node,Bun": the server
+ * sections' runtimes; rows of the others stay empty). Raw samples go to bench/.results/.
  * Installs ws, esbuild, deno-std and bun under bench/.deps/ws (its own npm prefix, so that
  * bench/setup.sh's `npm install --prefix bench/.deps` neither prunes nor moves them mid-run).
  *
@@ -26,6 +27,7 @@ const ROUNDS = Number(env("WS_ROUNDS", "3"));
 const SECONDS = Number(env("WS_SECONDS", "0.7"));
 const WARMUP = Number(env("WS_WARMUP", "0.3"));
 const SECTIONS = env("WS_SECTIONS", "servers,compress,clients").split(",");
+const RUNTIMES = env("WS_RUNTIMES", "Deno,Node,Bun").split(",");
 const MiB = 1 << 20;
 
 interface Case {
@@ -348,7 +350,7 @@ async function main() {
     // The servers of one runtime run at once (both pinned to CPU 1, the idle one costs
     // nothing) and the client alternates between them case by case, in an order that flips
     // every round: each ratio compares runs a second apart.
-    for (const runtime of ["Deno", "Node", "Bun"]) {
+    for (const runtime of RUNTIMES) {
       const group = SERVERS.filter((s) => s.runtime === runtime);
       const sections: [Results, Case[], boolean][] = [];
       if (SECTIONS.includes("servers")) sections.push([plain, PLAIN, false]);
