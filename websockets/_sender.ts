@@ -335,7 +335,11 @@ export class Sender {
       if (!(f instanceof Promise)) return this.#writeEncoded(f);
       return this.#counted(data.length, f);
     }
-    return this.#counted(data.length, this.#tail.then(() => this.#encode(data)));
+    // Encoded later: bytes are copied now, as an encoding now would have, since the send may
+    // resolve before (see `sendHighWaterMark`) and the caller reuse them; not those passed
+    // by reference, whose send waits for the connection.
+    const own = typeof data === "string" || this.passesByReference(data) ? data : data.slice();
+    return this.#counted(data.length, this.#tail.then(() => this.#encode(own)));
   }
 
   /** Queues a message that waits for earlier ones or for its compressor. */

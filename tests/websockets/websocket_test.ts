@@ -510,6 +510,19 @@ Deno.test("writeIdleTimeout gives up when a write makes no progress", async () =
 // ---------------------------------------------------------------------------------------
 // Compression
 
+Deno.test("bytes sent behind a message still being compressed go out as they were at the send", async () => {
+  const { client, server } = pair({ client: { deflate: DEFLATE }, server: { deflate: DEFLATE } });
+  const first = new Uint8Array(30_000).map((_, i) => i % 7); // compressed asynchronously
+  const second = new Uint8Array(2000).fill(1);
+  const sending = client.send(first);
+  await client.send(second); // resolves at once: little waits for the connection
+  second.fill(2); // the caller may reuse its buffer now
+  await sending;
+  assertEquals(await server.receive(), first);
+  assertEquals(await server.receive(), new Uint8Array(2000).fill(1));
+  await Promise.all([client.close(), server.receive().catch(() => {}), server.closed]);
+});
+
 Deno.test("compressed messages round-trip between two WebSockets, context taken over", async () => {
   const { client, server } = pair({ client: { deflate: DEFLATE }, server: { deflate: DEFLATE } });
   assertEquals([client.extensions, server.extensions], [
