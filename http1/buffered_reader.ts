@@ -1,4 +1,5 @@
 import type { Conn } from "../conn/types.ts";
+import { joinBytes } from "../conn/_bytes.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -110,7 +111,7 @@ export class BufferedReader {
     if (this.#moreBytes === 0) return this.#buf;
     const more = this.#more;
     if (this.#buf.byteLength > 0) more.unshift(this.#buf);
-    this.#buf = more.length === 1 ? more[0] : joinAll(more, this.buffered);
+    this.#buf = more.length === 1 ? more[0] : joinBytes(more, this.buffered);
     this.#more = [];
     this.#moreBytes = 0;
     return this.#buf;
@@ -338,17 +339,6 @@ export function findHeadEnd(buf: Uint8Array, from: number): number {
     if (buf[i + 1] === 10 && buf[i + 2] === 13 && buf[i + 3] === 10) return i + 4;
   }
   return -1;
-}
-
-/** Joins byte arrays of `size` bytes in all into a new one. */
-function joinAll(parts: readonly Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
 }
 
 /** Joins two byte arrays into a new one. */

@@ -20,6 +20,7 @@
  * @module
  */
 
+import { joinBytes } from "../conn/_bytes.ts";
 import { WebSocketError } from "./errors.ts";
 import type { DeflateParams } from "./permessage_deflate.ts";
 
@@ -203,7 +204,7 @@ async function pumpOnce(
     pump = new StreamPump(make());
     const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), 1000)));
     const out = await Promise.race([pump.write(input), timeout]);
-    return out === null || out.length === 0 ? null : concat(out);
+    return out === null || out.length === 0 ? null : joinBytes(out);
   } catch {
     return null;
   } finally {
@@ -265,7 +266,7 @@ class WebDeflater implements Deflater {
       for (let at = 0; at < data.length || at === 0; at += WEB_WRITE_MAX) {
         chunks.push(...await pump.write(data.subarray(at, at + WEB_WRITE_MAX)));
       }
-      const out = concat(chunks);
+      const out = joinBytes(chunks);
       if (!endsWithTrailer(out)) throw new Error("CompressionStream did not flush");
       return out;
     } catch (err) {
@@ -344,7 +345,7 @@ class ZlibStreamDeflater implements Deflater {
           reject(new WebSocketError(1011, "compression failed", { cause: err }));
           return;
         }
-        const result = out.length === 1 ? plain(out[0]) : concat(out, total);
+        const result = out.length === 1 ? plain(out[0]) : joinBytes(out, total);
         if (!endsWithTrailer(result)) {
           this.close();
           reject(new WebSocketError(1011, "compression did not flush"));
@@ -403,7 +404,7 @@ class ZlibInflater implements Inflater {
   #inflateSync(parts: Uint8Array[], limit: number): Uint8Array {
     const z = this.#zlib;
     try {
-      return plain(z.inflateRawSync(concat([...parts, TRAILER]), {
+      return plain(z.inflateRawSync(joinBytes([...parts, TRAILER]), {
         finishFlush: z.constants.Z_SYNC_FLUSH,
         maxOutputLength: Math.max(1, Math.min(limit, 2 ** 31 - 1)),
         chunkSize: ZLIB_CHUNK,
@@ -439,7 +440,7 @@ class ZlibInflater implements Inflater {
           this.#discard();
           reject(err);
         } else {
-          resolve(out.length === 1 ? plain(out[0]) : concat(out, total));
+          resolve(out.length === 1 ? plain(out[0]) : joinBytes(out, total));
         }
       };
       const onData = (chunk: Uint8Array) => {
@@ -583,19 +584,4 @@ function plain(b: Uint8Array): Uint8Array {
 export function endsWithTrailer(b: Uint8Array): boolean {
   const n = b.length;
   return n >= 4 && b[n - 4] === 0 && b[n - 3] === 0 && b[n - 2] === 0xff && b[n - 1] === 0xff;
-}
-
-/** Concatenates byte arrays into a new one. */
-export function concat(parts: Uint8Array[], total?: number): Uint8Array {
-  if (total === undefined) {
-    total = 0;
-    for (const p of parts) total += p.length;
-  }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }

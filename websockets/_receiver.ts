@@ -24,7 +24,8 @@ import { isValidCloseCode, protocolError, WebSocketError } from "./errors.ts";
 import { mask } from "./_mask.ts";
 import { Slab } from "../conn/_slab.ts";
 import { Utf8Validator } from "./_utf8.ts";
-import { concat, type Inflater } from "./_deflate.ts";
+import type { Inflater } from "./_deflate.ts";
+import { joinBytes } from "../conn/_bytes.ts";
 
 /** The opcodes of RFC 6455 section 5.2. */
 export interface Opcodes {
@@ -425,7 +426,7 @@ export class Receiver {
   #joinParts(): Uint8Array {
     const parts = this.#parts;
     this.#parts = [];
-    return parts.length === 1 ? parts[0] : concat(parts, this.#msgSize);
+    return parts.length === 1 ? parts[0] : joinBytes(parts, this.#msgSize);
   }
 
   #deliverText(bytes: Uint8Array): void {
