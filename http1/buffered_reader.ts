@@ -70,8 +70,9 @@ export class BufferedReader {
   #error: Error | null = null;
   /** The read under way, which every `fill()` meanwhile shares. */
   #filling: Promise<boolean> | null = null;
-  /** Push mode: settle `#filling`, and the `whenFilled` callbacks waiting. */
+  /** Push mode: what settles `#filling` at the next push. */
   #settle: { resolve: (more: boolean) => void; reject: (error: Error) => void } | null = null;
+  /** Push mode: the `whenFilled` callbacks waiting for the next push. */
   #then: ((more: boolean) => void) | null = null;
   #failed: ((error: unknown) => void) | null = null;
   /** Push mode: whether the connection's sink is set (see `PUSH_BACKLOG`). */

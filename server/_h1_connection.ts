@@ -162,7 +162,7 @@ class H1Connection {
           const ms = this.#first ? config.headTimeout : config.keepAliveTimeout;
           config.deadlines.arm(this.#deadline, ms);
         }
-        this.#state = "wait"; // before: the bytes may come within whenFilled
+        this.#state = "wait"; // first: whenFilled may call #onBytes at once
         reader.whenFilled(this.#onBytes, this.#onReadError);
         return;
       }
@@ -189,6 +189,7 @@ class H1Connection {
   }
 
   #onBytes = (more: boolean): void => {
+    if (this.#state !== "wait") return;
     this.#state = "head";
     if (more) return this.#resume();
     this.#stopWaiting();
@@ -197,6 +198,7 @@ class H1Connection {
   };
 
   #onReadError = (error: unknown): void => {
+    if (this.#state !== "wait") return;
     this.#state = "head";
     this.#stopWaiting();
     this.#badHead(error);
