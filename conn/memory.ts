@@ -50,10 +50,10 @@ class Pipe {
 
   setSink(sink: ReadSink | null): void {
     this.#sink = sink;
-    while (this.#sink === sink && sink !== null && this.#chunks.length > 0) {
-      sink.data(this.#unqueue());
-    }
-    if (this.#sink === sink && sink !== null && this.#ended) {
+    if (sink === null) return;
+    // What was written meanwhile first, unless the sink steps back again while taking it.
+    while (this.#sink === sink && this.#chunks.length > 0) sink.data(this.#unqueue());
+    if (this.#sink === sink && this.#ended) {
       this.#sink = null;
       sink.end(null);
     }

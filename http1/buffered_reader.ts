@@ -175,7 +175,7 @@ export class BufferedReader {
   /** Where the connection pushes chunks in push mode. */
   #sink = {
     data: (chunk: Uint8Array): void => {
-      if (this.#buf.byteLength === 0 && this.#moreBytes === 0) this.#buf = chunk;
+      if (this.buffered === 0) this.#buf = chunk;
       else {
         this.#more.push(chunk);
         this.#moreBytes += chunk.byteLength;

@@ -16,7 +16,8 @@ import type { HpackError } from "./hpack/mod.ts";
 import { Http2Connection, type Http2Limits } from "./proto/connection.ts";
 import { appendFields, parseRequest, parseTrailers, toHeaders } from "./proto/headers.ts";
 import { canRecv, recvHeaders, StreamState } from "./proto/streams/state.ts";
-import { H2Stream, RESOLVED } from "./proto/streams/stream.ts";
+import { H2Stream } from "./proto/streams/stream.ts";
+import { RESOLVED } from "../conn/_settled.ts";
 import type { HTTP2Settings } from "./settings.ts";
 
 /**

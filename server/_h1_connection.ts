@@ -6,7 +6,8 @@ import {
 } from "../http1/buffered_reader.ts";
 import { HttpParseError, parseRequestHead } from "../http1/parse.ts";
 import { encodeLatin1, responseHead } from "../http1/serialize.ts";
-import { H1Stream, requestUrl, RESOLVED, type Where } from "./_h1_stream.ts";
+import { H1Stream, requestUrl, type Where } from "./_h1_stream.ts";
+import { RESOLVED } from "../conn/_settled.ts";
 import { registerUpgrade, type UpgradeOwner } from "./_upgrade.ts";
 import type { Deadline, Deadlines } from "./_deadlines.ts";
 import type { Stream } from "./stream.ts";

@@ -8,6 +8,7 @@
 import type { Conn } from "../conn/types.ts";
 import { DenoConn } from "../conn/_deno.ts";
 import { NodeConn } from "../conn/_node.ts";
+import { RESOLVED } from "../conn/_settled.ts";
 import {
   isValidCloseCode,
   WebSocketError,
@@ -88,7 +89,6 @@ const QUEUE_HIGH = 64;
 const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
 const noop = () => {};
-const RESOLVED: Promise<void> = Promise.resolve();
 
 interface Waiter {
   resolve(message: WebSocketMessage): void;

@@ -48,7 +48,8 @@ import {
   sendHeaders as nextStateOnSendHeaders,
   StreamState,
 } from "./streams/state.ts";
-import { ClosedKind, type H2Stream, RESOLVED } from "./streams/stream.ts";
+import { ClosedKind, type H2Stream } from "./streams/stream.ts";
+import { RESOLVED } from "../../conn/_settled.ts";
 
 /** Limits against abusive peers (DESIGN section 5). */
 export interface Http2Limits {

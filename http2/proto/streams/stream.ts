@@ -9,6 +9,7 @@
 import type { Http2Connection } from "../connection.ts";
 import { RecvWindow } from "./flow_control.ts";
 import { StreamState } from "./state.ts";
+import { RESOLVED } from "../../../conn/_settled.ts";
 
 /** A pending `write()` or `end()`: settled once its bytes are framed. */
 interface Waiter {
@@ -27,9 +28,6 @@ export enum ClosedKind {
   /** The peer sent RST_STREAM: further DATA / HEADERS are a stream error STREAM_CLOSED. */
   ResetRemote = 3,
 }
-
-/** A promise that is already resolved, returned by writes that framed at once. */
-export const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
  * One stream of a connection. The connection drives it; the role-specific subclasses
