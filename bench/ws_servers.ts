@@ -1,7 +1,9 @@
 /**
  * WebSocket echo servers against one fixed load client, per runtime, side by side in one run
- * (DESIGN section 7). The client is bench/ws_load.mjs (Node + ws), pinned to CPU 0 with
- * taskset; each server runs pinned to CPU 1, started for its cases and stopped by its pid.
+ * (DESIGN section 7). The client is Bun's native `WebSocket` (bench/ws_load_bun.ts) for the
+ * uncompressed cases and ws on Node (bench/ws_load.mjs) for the compressed ones, pinned to
+ * CPU 0 with taskset; each server runs pinned to CPU 1, started for its cases and stopped by
+ * its pid.
  *
  *   deno run -A bench/ws_servers.ts            (about 4.5 minutes; prints markdown tables)
  *
@@ -212,13 +214,17 @@ async function runClient(argv: string[], serverPid?: number): Promise<Sample[]> 
     .map((l) => JSON.parse(l));
 }
 
+/**
+ * Runs the fixed load client of a section: Bun's native `WebSocket` for the uncompressed
+ * cases (bench/ws_load_bun.ts; the Node + ws client levels off below what the servers
+ * echo), ws for the compressed ones (bench/ws_load.mjs, which counts the bytes on the wire).
+ */
 function loadCases(cases: Case[], port: number, serverPid: number): Promise<Sample[]> {
-  return runClient([
-    "node",
-    `${bench}ws_load.mjs`,
-    `ws://127.0.0.1:${port}/`,
-    JSON.stringify(cases),
-  ], serverPid);
+  const url = `ws://127.0.0.1:${port}/`;
+  const client = cases.some((x) => x.compress)
+    ? ["node", `${bench}ws_load.mjs`]
+    : [bun, `${bench}ws_load_bun.ts`];
+  return runClient([...client, url, JSON.stringify(cases)], serverPid);
 }
 
 const c = (
