@@ -1,15 +1,20 @@
 /**
- * The load of bench/ws_load.mjs from Deno, with our client or Deno's native `WebSocket`, for
- * the client section of bench/ws_servers.ts (one fixed server, several clients):
+ * The load of bench/ws_load.mjs with our client or the runtime's native `WebSocket`, for the
+ * client section of bench/ws_servers.ts (one fixed server, several clients), on Deno or on
+ * Node (the esbuild bundle that bench/ws_servers.ts makes):
  *
  *   deno run -A bench/ws_client_load.ts ours|native <ws-url> '<cases as JSON>'
+ *   node bench/.deps/ws/node_modules/.bench/ws_client_load.mjs ours <ws-url> '<cases as JSON>'
  *
  * Each case: `{ conns, size, inflight, seconds, warmup }` (binary messages). Every connection
  * keeps `inflight` messages outstanding; each echo sends the next. Prints one JSON line per
- * case with the messages echoed per second over the measured window.
+ * case with the messages echoed per second over the measured window, and this process's
+ * CPU time (user + system) per message in that window: unlike messages/s, it does not level
+ * off when the server is the bottleneck.
  *
  * @module
  */
+import process from "node:process";
 import { open } from "../websockets/mod.ts";
 
 interface Case {
@@ -28,7 +33,7 @@ interface Load {
   stop(): void;
 }
 
-const [impl, url, casesJson] = Deno.args;
+const [impl, url, casesJson] = process.argv.slice(2);
 const cases: Case[] = JSON.parse(casesJson);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -87,13 +92,21 @@ async function run(c: Case) {
   }
   await sleep(c.warmup * 1000);
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const n0 = received;
   await sleep(c.seconds * 1000);
   const n = received - n0;
+  const cpu = process.cpuUsage(cpu0);
   const secs = (performance.now() - t0) / 1000;
   stopped = true;
   for (const load of loads) load.stop();
-  return { ...c, impl, msgsPerSec: n / secs, bytesPerSec: (n * c.size) / secs };
+  return {
+    ...c,
+    impl,
+    msgsPerSec: n / secs,
+    bytesPerSec: (n * c.size) / secs,
+    clientCpuPerMsg: (cpu.user + cpu.system) / n,
+  };
 }
 
 for (const c of cases) {
@@ -104,4 +117,4 @@ for (const c of cases) {
   }
   await sleep(100);
 }
-Deno.exit(0);
+process.exit(0);

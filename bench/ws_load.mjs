@@ -1,4 +1,5 @@
-// The one fixed WebSocket load client (Node + ws 8, no bufferutil) for bench/ws_servers.ts:
+// A WebSocket load client (Node + ws 8, no bufferutil): the fixed client of the compressed
+// cases of bench/ws_servers.ts, and ws's entry in its client section:
 //   node bench/ws_load.mjs <ws-url> '<cases as JSON>'
 // Each case: { conns, size, inflight, seconds, warmup, kind: "bin" | "json", compress }.
 // Every connection keeps `inflight` messages outstanding against an echo server: each echo
@@ -7,7 +8,7 @@
 // that window next to the payload bytes (for the compression ratio on the wire). With
 // WS_SERVER_PID set, also the server process's CPU time (user + system, /proc) per message
 // echoed in that window: unlike messages/s, it does not level off when this client is the
-// bottleneck.
+// bottleneck. And this process's own CPU time per message, for the client section.
 import { readFileSync } from "node:fs";
 import process from "node:process";
 import { performance } from "node:perf_hooks";
@@ -77,6 +78,7 @@ async function run(c) {
     read: sockets.reduce((s, ws) => s + ws._socket.bytesRead, 0),
     written: sockets.reduce((s, ws) => s + ws._socket.bytesWritten, 0),
     cpu: serverCpu(),
+    own: process.cpuUsage(),
   });
   await sleep(c.warmup * 1000);
   const a = snap();
@@ -90,6 +92,7 @@ async function run(c) {
     ...c,
     msgsPerSec: n / secs,
     serverCpuPerMsg: (b.cpu - a.cpu) / n,
+    clientCpuPerMsg: (b.own.user + b.own.system - a.own.user - a.own.system) / n,
     bytesPerSec: (b.payloadIn - a.payloadIn) / secs,
     ratioIn: (b.read - a.read) / (b.payloadIn - a.payloadIn),
     ratioOut: (b.written - a.written) / (b.payloadOut - a.payloadOut),

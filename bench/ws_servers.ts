@@ -10,8 +10,9 @@
  * Servers (bench/servers/): ours (`WebSockets.listen`, ws_ours.ts) on Deno, on Node (esbuild
  * bundle) and on Bun; `Deno.serve` + `Deno.upgradeWebSocket`; ws's `WebSocketServer` on Node;
  * `Bun.serve`'s websocket. Each with and without permessage-deflate where it has it.
- * Then a client section: our client and Deno's native `WebSocket` (bench/ws_client_load.ts)
- * and ws's client (bench/ws_load.mjs) against one fixed server (ws on Node).
+ * Then a client section: our client on Deno next to Deno's native `WebSocket`, and on Node
+ * next to ws's client (bench/ws_client_load.ts, bench/ws_load.mjs), against one fixed server
+ * (`Bun.serve`, native code), with each client's own CPU time per message.
  *
  * Environment: WS_ROUNDS (3), WS_SECONDS (0.7, measured per case), WS_WARMUP (0.3),
  * WS_SECTIONS ("servers,compress,clients"), WS_RUNTIMES ("Deno,Node,Bun": the server
@@ -46,6 +47,8 @@ interface Sample extends Case {
   msgsPerSec: number;
   /** The server's CPU time per message echoed, in microseconds. */
   serverCpuPerMsg?: number;
+  /** The client's CPU time per message echoed, in microseconds (the client section). */
+  clientCpuPerMsg?: number;
   bytesPerSec: number;
   ratioIn?: number;
   extensions?: string;
@@ -99,6 +102,17 @@ async function setup(): Promise<void> {
     "--log-level=warning",
     `--alias:@std/http/status=${deps}/deno-std/http/status.js`,
     `--outfile=${deps}/.bench/ws_ours.mjs`,
+  ]);
+  await sh([
+    `${deps}/.bin/esbuild`,
+    `${bench}ws_client_load.ts`,
+    "--bundle",
+    "--platform=node",
+    "--format=esm",
+    "--target=node20",
+    "--log-level=warning",
+    `--alias:@std/http/status=${deps}/deno-std/http/status.js`,
+    `--outfile=${deps}/.bench/ws_client_load.mjs`,
   ]);
 }
 
@@ -161,6 +175,22 @@ const SERVERS: ServerSpec[] = [
     deflate: true,
     cmd: (p, c) => [bun, `${bench}servers/ws_bun_serve.ts`, `${p}`, c ? "1" : "0"],
   },
+];
+
+/** The fixed server of the client section: native code, so that the clients are what is measured. */
+const BUN_SERVE = SERVERS.find((s) => s.name === "Bun.serve")!;
+
+/** The clients of the client section, each next to the one it is compared with. */
+const CLIENTS: { name: string; cmd: string[] }[] = [
+  { name: "ours (Deno)", cmd: ["deno", "run", "-A", `${bench}ws_client_load.ts`, "ours"] },
+  { name: "Deno WebSocket", cmd: ["deno", "run", "-A", `${bench}ws_client_load.ts`, "native"] },
+  { name: "ours (Node)", cmd: ["node", `${deps}/.bench/ws_client_load.mjs`, "ours"] },
+  { name: "ws (Node)", cmd: ["node", `${bench}ws_load.mjs`] },
+];
+
+const CLIENT_PAIRS: [string, string][] = [
+  ["ours (Deno)", "Deno WebSocket"],
+  ["ours (Node)", "ws (Node)"],
 ];
 
 /** Starts a server pinned to CPU 1 and waits for its `listening PORT ...` line. */
@@ -253,7 +283,13 @@ const PLAIN: Case[] = [
   c(1, MiB, 4),
 ];
 const JSON_CASES: Case[] = [c(1, 0, 32, "json", true), c(50, 0, 8, "json", true)];
-const CLIENT_CASES: Case[] = [c(1, 16, 32), c(50, 16, 32), c(1, 1024, 32), c(1, MiB, 4)];
+const CLIENT_CASES: Case[] = [
+  c(1, 16, 32),
+  c(50, 16, 32),
+  c(1, 1024, 32),
+  c(50, 1024, 32),
+  c(1, MiB, 4),
+];
 
 const key = (x: Case) => `${x.kind} ${x.size} ${x.conns}`;
 type Results = Map<string, Map<string, Sample[]>>; // server -> case -> samples per round
@@ -379,17 +415,12 @@ async function main() {
       }
     }
     if (SECTIONS.includes("clients")) {
-      const srv = await startServer(SERVERS[3].cmd(0, false));
+      const srv = await startServer(BUN_SERVE.cmd(0, false));
       const url = `ws://127.0.0.1:${srv.port}/`;
-      const names = ["our client (Deno)", "Deno WebSocket", "ws client (Node)"];
       for (const x of CLIENT_CASES) {
-        const order = round % 2 ? [...names].reverse() : names;
-        for (const name of order) {
-          const impl = name === names[0] ? "ours" : "native";
-          const argv = name === names[2]
-            ? ["node", `${bench}ws_load.mjs`, url, JSON.stringify([x])]
-            : ["deno", "run", "-A", `${bench}ws_client_load.ts`, impl, url, JSON.stringify([x])];
-          record(clients, name, await runClient(argv));
+        const order = round % 2 ? [...CLIENTS].reverse() : CLIENTS;
+        for (const client of order) {
+          record(clients, client.name, await runClient([...client.cmd, url, JSON.stringify([x])]));
         }
       }
       await stopServer(srv.child);
@@ -423,63 +454,73 @@ async function main() {
   );
   const out: string[] = [];
   out.push(`Servers: ${[...labels].map(([k, v]) => `${k} = \`${v}\``).join("; ")}.`, "");
+  /** A table of `metric` per pair of peers and its side-by-side ratio, then the per-round ratios. */
+  const pairTables = (
+    results: Results,
+    cases: Case[],
+    pairs: [string, string][],
+    title: string,
+    roundsTitle: string,
+    metric: ((s: Sample) => number) | undefined,
+    fmt: (x: number) => string,
+    oursOverTheirs: boolean,
+  ) => {
+    const over = ([a, b]: [string, string]): [string, string] => oursOverTheirs ? [a, b] : [b, a];
+    const head = ["message", "conns"];
+    for (const [a, b] of pairs) head.push(a, b, "ratio");
+    out.push(title, "");
+    out.push(
+      table(
+        head,
+        cases.map((x) => {
+          const r = [sizeName(x), `${x.conns}`];
+          for (const pair of pairs) {
+            const [n, d] = over(pair);
+            r.push(
+              fmt(med(results, pair[0], x, metric)),
+              fmt(med(results, pair[1], x, metric)),
+              fmtR(ratio(results, n, d, x, metric)),
+            );
+          }
+          return r;
+        }),
+      ),
+      "",
+    );
+    out.push(roundsTitle, "");
+    out.push(
+      table(
+        ["message", "conns", ...pairs.map((pair) => over(pair).join(" / "))],
+        cases.map((x) => [
+          sizeName(x),
+          `${x.conns}`,
+          ...pairs.map((pair) => rounds(results, ...over(pair), x, metric)),
+        ]),
+      ),
+      "",
+    );
+  };
+  const cpuFmt = (x: number) => Number.isFinite(x) ? x.toFixed(1) : "n/a";
   if (SECTIONS.includes("servers")) {
     const small = PLAIN.filter((x) => x.size < MiB);
-    /** A table of `metric` per server and its side-by-side ratio, then the per-round ratios. */
-    const echoTables = (
-      title: string,
-      roundsTitle: string,
-      metric: ((s: Sample) => number) | undefined,
-      fmt: (x: number) => string,
-      oursOverTheirs: boolean,
-    ) => {
-      const over = ([a, b]: [string, string]): [string, string] => oursOverTheirs ? [a, b] : [b, a];
-      const head = ["message", "conns"];
-      for (const [a, b] of PAIRS) head.push(a, b, "ratio");
-      out.push(title, "");
-      out.push(
-        table(
-          head,
-          small.map((x) => {
-            const r = [sizeName(x), `${x.conns}`];
-            for (const pair of PAIRS) {
-              const [n, d] = over(pair);
-              r.push(
-                fmt(med(plain, pair[0], x, metric)),
-                fmt(med(plain, pair[1], x, metric)),
-                fmtR(ratio(plain, n, d, x, metric)),
-              );
-            }
-            return r;
-          }),
-        ),
-        "",
-      );
-      out.push(roundsTitle, "");
-      out.push(
-        table(
-          ["message", "conns", ...PAIRS.map((pair) => over(pair).join(" / "))],
-          small.map((x) => [
-            sizeName(x),
-            `${x.conns}`,
-            ...PAIRS.map((pair) => rounds(plain, ...over(pair), x, metric)),
-          ]),
-        ),
-        "",
-      );
-    };
-    echoTables(
+    pairTables(
+      plain,
+      small,
+      PAIRS,
       "### Echo, messages/s (median of rounds), ratio ours/theirs (median of per-round ratios)",
       "Per-round ratios (ours/theirs, in run order):",
       undefined,
       fmtN,
       true,
     );
-    echoTables(
+    pairTables(
+      plain,
+      small,
+      PAIRS,
       "### Echo, server CPU time per message (µs, median of rounds); ratio theirs/ours (above 1: ours needs less)",
       "Per-round CPU ratios (theirs/ours, in run order):",
       (s) => s.serverCpuPerMsg ?? NaN,
-      (x) => Number.isFinite(x) ? x.toFixed(1) : "n/a",
+      cpuFmt,
       false,
     );
     const big = PLAIN.find((x) => x.size >= MiB)!;
@@ -536,34 +577,25 @@ async function main() {
     );
   }
   if (SECTIONS.includes("clients")) {
-    out.push(
-      "### Clients against one fixed server (ws on Node, CPU 1), messages/s (1 MiB: MB/s)",
-      "",
+    pairTables(
+      clients,
+      CLIENT_CASES,
+      CLIENT_PAIRS,
+      "### Clients against one fixed server (Bun.serve, CPU 1), messages/s (median of rounds), ratio ours/theirs",
+      "Per-round ratios (ours/theirs, in run order):",
+      undefined,
+      fmtN,
+      true,
     );
-    const names = ["our client (Deno)", "Deno WebSocket", "ws client (Node)"];
-    const rows = CLIENT_CASES.map((x) => {
-      const f = x.size >= MiB ? (s: Sample) => s.bytesPerSec / 1e6 : (s: Sample) => s.msgsPerSec;
-      return [
-        sizeName(x),
-        `${x.conns}`,
-        ...names.map((n) => fmtN(med(clients, n, x, f))),
-        fmtR(ratio(clients, names[0], names[1], x, f)),
-        fmtR(ratio(clients, names[0], names[2], x, f)),
-        `${rounds(clients, names[0], names[1], x, f)} / ${
-          rounds(clients, names[0], names[2], x, f)
-        }`,
-      ];
-    });
-    out.push(
-      table([
-        "message",
-        "conns",
-        ...names,
-        "ours/Deno",
-        "ours/ws",
-        "per round (ours/Deno / ours/ws)",
-      ], rows),
-      "",
+    pairTables(
+      clients,
+      CLIENT_CASES,
+      CLIENT_PAIRS,
+      "### Clients, client CPU time per message (µs, median of rounds); ratio theirs/ours (above 1: ours needs less)",
+      "Per-round CPU ratios (theirs/ours, in run order):",
+      (s) => s.clientCpuPerMsg ?? NaN,
+      cpuFmt,
+      false,
     );
   }
   if (errs.length) out.push("Errors:", ...errs.map((e) => `- ${e}`), "");
