@@ -1,7 +1,7 @@
 /**
  * Where our WebSocket echo server's time goes: runs bench/servers/ws_ours.ts under
  * `--inspect` (Deno, or the Node bundle that bench/ws_servers.ts builds), takes a V8 sampling
- * CPU profile over the inspector protocol while bench/ws_load.mjs loads it, and prints the
+ * CPU profile over the inspector protocol while bench/ws_load_bun.ts loads it, and prints the
  * functions with the most self time, the most inclusive time, and self time per file.
  * (The inspector part is bench/profile_http1_server.ts's.)
  *
@@ -41,8 +41,8 @@ const child = spawnServer(ROOT, pinned(String(cores - 1), [...serverCmd, String(
 
 async function wrk(seconds: number): Promise<string> {
   const c = pinned("0", [
-    "node",
-    "bench/ws_load.mjs",
+    "bench/.deps/ws/node_modules/.bin/bun",
+    "bench/ws_load_bun.ts",
     `ws://127.0.0.1:${SERVER_PORT}/`,
     JSON.stringify([{
       conns: CONNS,
