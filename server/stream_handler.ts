@@ -42,22 +42,10 @@ function hasRespondWith(stream: Stream): stream is WholeResponseStream {
   return typeof (stream as Partial<WholeResponseStream>).respondWith === "function";
 }
 
-/** How many microtask turns a body's next read may take and still count as already there. */
+/** How many microtask turns a body may take to close after a read and still count as complete. */
 const SETTLED_TURNS = 8;
 
-/** Resolves `read` if it settles within a few microtask turns, or `null` if it is still pending. */
-async function settledSoon<T>(read: Promise<T>): Promise<{ value: T } | null> {
-  let settled: { value: T } | null = null;
-  let failed = false;
-  let error: unknown;
-  read.then((value) => (settled = { value }), (e) => {
-    failed = true;
-    error = e;
-  });
-  for (let i = 0; i < SETTLED_TURNS && settled === null && !failed; i++) await null;
-  if (failed) throw error;
-  return settled;
-}
+const ignore = (): void => {};
 
 /** A stream implementation's fast path for the request's header fields. */
 interface HeaderFieldSource {
@@ -115,8 +103,13 @@ export async function sendResponse(stream: Stream, response: Response): Promise<
     return stream.respond(status, headers, { endStream: true, statusText });
   }
   const reader = body.getReader();
+  // A body whose stream closes right behind its first chunk (a string, bytes, a blob) goes
+  // out with its head in one write, with a content-length. Watching `closed` tells that
+  // without a second read; one that fails that soon fails before anything is sent.
+  const ended = { closed: false, failed: false };
+  reader.closed.then(() => (ended.closed = true), () => (ended.failed = true));
   let signal: AbortSignal | undefined;
-  const cancel = () => reader.cancel(signal!.reason).catch(() => {});
+  const cancel = () => reader.cancel(signal!.reason).catch(ignore);
   /**
    * A body that streams is cancelled as soon as the exchange is cut off (the client went
    * away), not at its next chunk, which may be long in coming.
@@ -129,15 +122,17 @@ export async function sendResponse(stream: Stream, response: Response): Promise<
   try {
     let next = await reader.read();
     if (hasRespondWith(stream) && !headers.has("content-length")) {
-      const pending = next.done ? Promise.resolve(next) : reader.read();
-      const soon = await settledSoon(pending);
-      if (soon !== null && soon.value.done) {
+      for (let i = 0; i < SETTLED_TURNS && !next.done && !ended.closed && !ended.failed; i++) {
+        await null;
+      }
+      if (ended.failed) await reader.read(); // throws the body's error
+      if (next.done || ended.closed) {
         return await stream.respondWith(status, headers, next.value ?? null, statusText);
       }
       watchExchange();
       await stream.respond(status, headers, { statusText });
-      if (next.value) await stream.write(next.value);
-      next = soon === null ? await pending : soon.value;
+      await stream.write(next.value);
+      next = await reader.read();
     } else {
       await stream.respond(status, headers, { statusText, endStream: next.done });
       if (next.done) return;
@@ -149,7 +144,7 @@ export async function sendResponse(stream: Stream, response: Response): Promise<
     }
     if (!signal!.aborted) await stream.end();
   } catch (error) {
-    reader.cancel(error).catch(() => {});
+    reader.cancel(error).catch(ignore);
     throw error;
   } finally {
     signal?.removeEventListener("abort", cancel);

@@ -62,6 +62,51 @@ Deno.test("serve sends a known body with content-length in one response", async 
   assert(raw.endsWith("\r\n\r\ntwelve bytes"));
 });
 
+Deno.test("a body stream that closes right behind its one chunk is sent with content-length", async () => {
+  await using server = await serve("127.0.0.1", 0, () =>
+    new Response(
+      new ReadableStream({
+        start(c) {
+          c.enqueue(utf8("one chunk"));
+          c.close();
+        },
+      }),
+    ));
+  const raw = await rawExchange(
+    server.port,
+    "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+  );
+  assertStringIncludes(raw.toLowerCase(), "content-length: 9\r\n");
+  assert(!raw.toLowerCase().includes("transfer-encoding"));
+  assert(raw.endsWith("\r\n\r\none chunk"));
+});
+
+Deno.test("a body stream that fails right behind its first chunk gives a 500, not a cut-off 200", async () => {
+  const seen: unknown[] = [];
+  await using server = await serve("127.0.0.1", 0, () => {
+    let pulls = 0;
+    return new Response(
+      new ReadableStream({
+        pull(c) {
+          if (pulls++ === 0) c.enqueue(utf8("partial"));
+          else c.error(new Error("the body failed"));
+        },
+      }),
+    );
+  }, {
+    onError: (error) => {
+      seen.push(error);
+      return new Response(null, { status: 500 });
+    },
+  });
+  const raw = await rawExchange(
+    server.port,
+    "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+  );
+  assertEquals(statusOf(raw), 500);
+  assert(!raw.includes("partial"));
+});
+
 Deno.test("a thrown handler gives a 500, is reported, and the server lives on", async () => {
   const seen: unknown[] = [];
   await using server = await serve("127.0.0.1", 0, (req) => {
