@@ -84,6 +84,8 @@ const DIGITS = /^\d+$/;
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::\d*)?$/;
 
 const asciiDecoder = new TextDecoder();
+/** The framing of a message without a body, shared (framings are never changed). */
+const NO_BODY: BodyFraming = Object.freeze({ kind: "none" });
 
 /** Decodes a head's bytes one byte to one character (latin1), fast when they are ASCII. */
 export function decodeLatin1(bytes: Uint8Array): string {
@@ -147,6 +149,8 @@ function isOws(c: number): boolean {
 }
 
 function parseVersion(text: string): number {
+  if (text === "HTTP/1.1") return 1;
+  if (text === "HTTP/1.0") return 0;
   const m = VERSION.exec(text);
   if (!m) throw new HttpParseError(400, "malformed HTTP version");
   if (m[1] !== "1") throw new HttpParseError(505, `HTTP/${m[1]}.${m[2]} is not supported`);
@@ -212,6 +216,7 @@ function declaredFraming(fields: string[], isRequest: boolean): BodyFraming | nu
 }
 
 function keepAliveOf(fields: string[], minor: number): boolean {
+  if (minor >= 1 && !fields.includes("connection")) return true;
   const options = listValues(fields, "connection");
   if (options.includes("close")) return false;
   return minor >= 1 || options.includes("keep-alive");
@@ -275,13 +280,11 @@ export function parseRequestHead(head: Uint8Array, limits: ParseLimits = {}): Pa
     upgrade = null;
   }
 
-  const framing = declaredFraming(fields, true) ?? { kind: "none" };
+  const framing = declaredFraming(fields, true) ?? NO_BODY;
   if (minor === 0 && framing.kind === "chunked") {
     throw new HttpParseError(400, "Transfer-Encoding in an HTTP/1.0 request");
   }
-  const body: BodyFraming = framing.kind === "length" && framing.length === 0
-    ? { kind: "none" }
-    : framing;
+  const body = framing.kind === "length" && framing.length === 0 ? NO_BODY : framing;
   return {
     method,
     target,
