@@ -16,8 +16,8 @@
  * @module
  */
 
-import { cpuTime, envNumber, fmt, freePort, log, median, output, pinning } from "./_measure.ts";
-import { spawnServer, waitForListening } from "./_cpu_profile.ts";
+import { cpuTime, envNumber, output, pinning } from "./_measure.ts";
+import { bundleForNode, type PairedServer, runPaired } from "./_paired.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const BASE = Deno.env.get("BENCH_BASE");
@@ -27,35 +27,15 @@ const ONLY = Deno.env.get("BENCH_SERVERS")?.split(",");
 const [route = "/"] = Deno.args;
 const DEPS = `${ROOT}/bench/.deps/node_modules`;
 
-interface Spec {
-  name: string;
-  /** The server it is compared with (the runtime's own), if it is ours. */
-  baseline?: string;
-  cmd: (port: number) => string[];
-}
-
-/** Bundles a server of a tree for Node (as `bench/servers/build.sh` does) and names it. */
-async function bundle(dir: string, tag: string, server = "ours_stream_node"): Promise<string> {
-  const out = `${DEPS}/.bench/ab-${tag}.mjs`;
-  const result = await output([
-    `${DEPS}/.bin/esbuild`,
-    `${dir}/bench/servers/${server}.ts`,
-    "--bundle",
-    "--platform=node",
-    "--format=esm",
-    "--target=node20",
-    "--log-level=error",
-    `--alias:@std/http/status=${DEPS}/deno-std/http/status.js`,
-    `--outfile=${out}`,
-  ]);
-  if (result) throw new Error(`esbuild failed for ${dir}: ${result}`);
-  return out;
+/** Bundles a server of a tree for Node and names the bundle. */
+function bundle(dir: string, tag: string, server = "ours_stream_node"): Promise<string> {
+  return bundleForNode(DEPS, `${dir}/bench/servers/${server}.ts`, `${DEPS}/.bench/ab-${tag}.mjs`);
 }
 
 const deno = Deno.execPath();
 const trees: [string, string][] = [["new", ROOT]];
 if (BASE) trees.push(["base", BASE]);
-const specs: Spec[] = [];
+const specs: PairedServer[] = [];
 for (const [tag, dir] of trees) {
   const bundled = await bundle(dir, tag);
   specs.push(
@@ -87,23 +67,8 @@ specs.push(
     cmd: (p) => [deno, "run", "-A", `${ROOT}/bench/servers/deno_serve.ts`, String(p)],
   },
 );
-const chosen = specs.filter((s) => !ONLY || ONLY.includes(s.name));
 
-const { cores, pinned } = await pinning();
-const serverCpu = String(cores - 1);
-
-interface Running {
-  spec: Spec;
-  port: number;
-  child: Deno.ChildProcess;
-}
-
-async function start(spec: Spec): Promise<Running> {
-  const port = freePort();
-  const child = spawnServer(ROOT, pinned(serverCpu, spec.cmd(port)));
-  await waitForListening(child.stdout);
-  return { spec, port, child };
-}
+const { pinned } = await pinning();
 
 async function wrk(port: number, seconds: number): Promise<number> {
   const out = await output(
@@ -114,62 +79,22 @@ async function wrk(port: number, seconds: number): Promise<number> {
   return Number(m[1]);
 }
 
-/** One measured run: requests per second and server CPU microseconds per request. */
-async function measure(r: Running): Promise<{ rps: number; cpu: number }> {
-  await wrk(r.port, 1); // rewarm after the other servers' turns
-  const c0 = await cpuTime(r.child.pid);
-  const t0 = performance.now();
-  const done = await wrk(r.port, SECONDS);
-  const seconds = (performance.now() - t0) / 1000;
-  const c1 = await cpuTime(r.child.pid);
-  return { rps: done / seconds, cpu: (c1 - c0) / done };
-}
-
-const running: Running[] = [];
-try {
-  for (const spec of chosen) running.push(await start(spec));
-  for (const r of running) await wrk(r.port, 2); // warm up
-  const results = new Map<string, { rps: number; cpu: number }[]>(
-    running.map((r) => [r.spec.name, []]),
-  );
-  for (let round = 0; round < ROUNDS; round++) {
-    for (let k = 0; k < running.length; k++) {
-      const r = running[(round + k) % running.length];
-      const m = await measure(r);
-      results.get(r.spec.name)!.push(m);
-      log(
-        `round ${round + 1}/${ROUNDS} ${r.spec.name}: ${fmt(m.rps)} req/s, ${m.cpu.toFixed(1)} µs`,
-      );
-    }
-  }
-  const paired = (a: string, b: string) => {
-    const xs = results.get(a)!, ys = results.get(b);
-    if (!ys) return "";
-    return `x${median(xs.map((x, i) => x.cpu / ys[i].cpu)).toFixed(3)}`;
-  };
-  console.log(
-    `HTTP/1.1 A/B on \`${route}\`, ${ROUNDS} rounds of \`wrk -t1 -c50 -d${SECONDS}s\`` +
-      (BASE ? `, base ${BASE}` : ""),
-  );
-  console.log();
-  console.log(
-    "| server | req/s | CPU/req | CPU/req vs runtime's own (paired) | CPU/req vs base (paired) |",
-  );
-  console.log("| --- | ---: | ---: | ---: | ---: |");
-  for (const r of running) {
-    const xs = results.get(r.spec.name)!;
-    const name = r.spec.name;
-    const base = name.endsWith("-new") ? paired(name, name.replace(/-new$/, "-base")) : "";
-    console.log(
-      `| ${name} | ${fmt(median(xs.map((x) => x.rps)))} | ${
-        median(xs.map((x) => x.cpu)).toFixed(1)
-      } µs | ${r.spec.baseline ? paired(name, r.spec.baseline) : ""} | ${base} |`,
-    );
-  }
-} finally {
-  for (const r of running) {
-    try {
-      r.child.kill();
-    } catch { /* gone already */ }
-  }
-}
+await runPaired({
+  root: ROOT,
+  servers: specs.filter((s) => !ONLY || ONLY.includes(s.name)),
+  rounds: ROUNDS,
+  /** One measured run: requests per second and server CPU microseconds per request. */
+  measure: async (port, pid) => {
+    await wrk(port, 1); // rewarm after the other servers' turns
+    const c0 = await cpuTime(pid);
+    const t0 = performance.now();
+    const done = await wrk(port, SECONDS);
+    const seconds = (performance.now() - t0) / 1000;
+    const c1 = await cpuTime(pid);
+    return { rate: done / seconds, cpu: (c1 - c0) / done };
+  },
+  title: `HTTP/1.1 A/B on \`${route}\`, ${ROUNDS} rounds of \`wrk -t1 -c50 -d${SECONDS}s\`` +
+    (BASE ? `, base ${BASE}` : ""),
+  unit: "req",
+  digits: 1,
+});

@@ -18,8 +18,8 @@
  * @module
  */
 
-import { envNumber, fmt, freePort, log, median, output, pinning } from "./_measure.ts";
-import { spawnServer, waitForListening } from "./_cpu_profile.ts";
+import { envNumber } from "./_measure.ts";
+import { bundleForNode, type PairedServer, runPaired } from "./_paired.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const BASE = Deno.env.get("BENCH_BASE");
@@ -34,40 +34,18 @@ const CASE = {
   inflight: 32,
   seconds: SECONDS,
   warmup: 0.3,
-  kind: "bin",
 };
-
-interface Spec {
-  name: string;
-  /** The server it is compared with (the runtime's own), if it is ours. */
-  baseline?: string;
-  cmd: (port: number) => string[];
-}
-
-/** Bundles a tree's WebSocket echo server for Node (as `bench/ws_servers.ts` does). */
-async function bundle(dir: string, tag: string): Promise<string> {
-  const out = `${DEPS}/.bench/ws-ab-${tag}.mjs`;
-  const result = await output([
-    `${DEPS}/.bin/esbuild`,
-    `${dir}/bench/servers/ws_ours.ts`,
-    "--bundle",
-    "--platform=node",
-    "--format=esm",
-    "--target=node20",
-    "--log-level=error",
-    `--alias:@std/http/status=${DEPS}/deno-std/http/status.js`,
-    `--outfile=${out}`,
-  ]);
-  if (result) throw new Error(`esbuild failed for ${dir}: ${result}`);
-  return out;
-}
 
 const deno = Deno.execPath();
 const trees: [string, string][] = [["new", ROOT]];
 if (BASE) trees.push(["base", BASE]);
-const specs: Spec[] = [];
+const specs: PairedServer[] = [];
 for (const [tag, dir] of trees) {
-  const bundled = await bundle(dir, tag);
+  const bundled = await bundleForNode(
+    DEPS,
+    `${dir}/bench/servers/ws_ours.ts`,
+    `${DEPS}/.bench/ws-ab-${tag}.mjs`,
+  );
   specs.push(
     {
       name: `deno-${tag}`,
@@ -84,92 +62,35 @@ specs.push(
   },
   { name: "node_ws", cmd: (p) => ["node", `${ROOT}/bench/servers/ws_node_ws.mjs`, String(p)] },
 );
-const chosen = specs.filter((s) => !ONLY || ONLY.includes(s.name));
 
-const { cores, pinned } = await pinning();
-const serverCpu = String(cores - 1);
-
-interface Running {
-  spec: Spec;
-  port: number;
-  child: Deno.ChildProcess;
-}
-
-async function start(spec: Spec): Promise<Running> {
-  const port = freePort();
-  const child = spawnServer(ROOT, pinned(serverCpu, spec.cmd(port)));
-  await waitForListening(child.stdout);
-  return { spec, port, child };
-}
-
-/** One measured run: messages per second and server CPU microseconds per message. */
-async function measure(r: Running): Promise<{ rate: number; cpu: number }> {
-  const out = await new Deno.Command("taskset", {
-    args: [
-      "-c",
-      "0",
-      `${DEPS}/.bin/bun`,
-      `${ROOT}/bench/ws_load_bun.ts`,
-      `ws://127.0.0.1:${r.port}/`,
-      JSON.stringify([CASE]),
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-    env: { WS_SERVER_PID: String(r.child.pid) },
-  }).output();
-  const line = new TextDecoder().decode(out.stdout).split("\n").find((l) => l.startsWith("{"));
-  const sample = line ? JSON.parse(line) : { error: "no output" };
-  if (sample.error || !(sample.serverCpuPerMsg > 0)) {
-    throw new Error(`${r.spec.name}: ${sample.error ?? "no CPU time"}`);
-  }
-  return { rate: sample.msgsPerSec, cpu: sample.serverCpuPerMsg };
-}
-
-const running: Running[] = [];
-try {
-  for (const spec of chosen) running.push(await start(spec));
-  for (const r of running) await measure(r); // warm up
-  const results = new Map<string, { rate: number; cpu: number }[]>(
-    running.map((r) => [r.spec.name, []]),
-  );
-  for (let round = 0; round < ROUNDS; round++) {
-    for (let k = 0; k < running.length; k++) {
-      const r = running[(round + k) % running.length];
-      const m = await measure(r);
-      results.get(r.spec.name)!.push(m);
-      log(
-        `round ${round + 1}/${ROUNDS} ${r.spec.name}: ${fmt(m.rate)} msg/s, ${m.cpu.toFixed(2)} µs`,
-      );
+await runPaired({
+  root: ROOT,
+  servers: specs.filter((s) => !ONLY || ONLY.includes(s.name)),
+  rounds: ROUNDS,
+  /** One measured run: messages per second and server CPU microseconds per message. */
+  measure: async (port, pid) => {
+    const out = await new Deno.Command("taskset", {
+      args: [
+        "-c",
+        "0",
+        `${DEPS}/.bin/bun`,
+        `${ROOT}/bench/ws_load_bun.ts`,
+        `ws://127.0.0.1:${port}/`,
+        JSON.stringify([CASE]),
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+      env: { WS_SERVER_PID: String(pid) },
+    }).output();
+    const line = new TextDecoder().decode(out.stdout).split("\n").find((l) => l.startsWith("{"));
+    const sample = line ? JSON.parse(line) : { error: "no output" };
+    if (sample.error || !(sample.serverCpuPerMsg > 0)) {
+      throw new Error(`port ${port}: ${sample.error ?? "no CPU time"}`);
     }
-  }
-  const paired = (a: string, b: string) => {
-    const xs = results.get(a)!, ys = results.get(b);
-    if (!ys) return "";
-    return `x${median(xs.map((x, i) => x.cpu / ys[i].cpu)).toFixed(3)}`;
-  };
-  console.log(
-    `WebSocket echo A/B, ${CASE.size} B x ${CASE.conns} connections, ${ROUNDS} rounds of ` +
-      `${SECONDS} s` + (BASE ? `, base ${BASE}` : ""),
-  );
-  console.log();
-  console.log(
-    "| server | msg/s | CPU/msg | CPU/msg vs runtime's own (paired) | CPU/msg vs base (paired) |",
-  );
-  console.log("| --- | ---: | ---: | ---: | ---: |");
-  for (const r of running) {
-    const xs = results.get(r.spec.name)!;
-    const name = r.spec.name;
-    const base = name.endsWith("-new") ? paired(name, name.replace(/-new$/, "-base")) : "";
-    console.log(
-      `| ${name} | ${fmt(median(xs.map((x) => x.rate)))} | ${
-        median(xs.map((x) => x.cpu)).toFixed(2)
-      } µs | ${r.spec.baseline ? paired(name, r.spec.baseline) : ""} | ${base} |`,
-    );
-  }
-} finally {
-  for (const r of running) {
-    try {
-      r.child.kill();
-    } catch { /* gone already */ }
-  }
-}
+    return { rate: sample.msgsPerSec, cpu: sample.serverCpuPerMsg };
+  },
+  title: `WebSocket echo A/B, ${CASE.size} B x ${CASE.conns} connections, ${ROUNDS} rounds of ` +
+    `${SECONDS} s` + (BASE ? `, base ${BASE}` : ""),
+  unit: "msg",
+  digits: 2,
+});

@@ -23,6 +23,8 @@
  * @module
  */
 
+import { bundleForNode } from "./_paired.ts";
+
 const bench = new URL(".", import.meta.url).pathname;
 const deps = `${bench}.deps/ws/node_modules`; // its own npm prefix: bench/setup.sh's installs leave it alone
 const env = (k: string, d: string) => Deno.env.get(k) ?? d;
@@ -92,28 +94,8 @@ async function setup(): Promise<void> {
       "ws@8.23.0",
     ]);
   }
-  await sh([
-    `${deps}/.bin/esbuild`,
-    `${bench}servers/ws_ours.ts`,
-    "--bundle",
-    "--platform=node",
-    "--format=esm",
-    "--target=node20",
-    "--log-level=warning",
-    `--alias:@std/http/status=${deps}/deno-std/http/status.js`,
-    `--outfile=${deps}/.bench/ws_ours.mjs`,
-  ]);
-  await sh([
-    `${deps}/.bin/esbuild`,
-    `${bench}ws_client_load.ts`,
-    "--bundle",
-    "--platform=node",
-    "--format=esm",
-    "--target=node20",
-    "--log-level=warning",
-    `--alias:@std/http/status=${deps}/deno-std/http/status.js`,
-    `--outfile=${deps}/.bench/ws_client_load.mjs`,
-  ]);
+  await bundleForNode(deps, `${bench}servers/ws_ours.ts`, `${deps}/.bench/ws_ours.mjs`);
+  await bundleForNode(deps, `${bench}ws_client_load.ts`, `${deps}/.bench/ws_client_load.mjs`);
 }
 
 interface ServerSpec {
