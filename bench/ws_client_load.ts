@@ -16,14 +16,7 @@
  */
 import process from "node:process";
 import { open } from "../websockets/mod.ts";
-
-interface Case {
-  conns: number;
-  size: number;
-  inflight: number;
-  seconds: number;
-  warmup: number;
-}
+import type { WsCase as Case } from "./_ws_case.ts";
 
 interface Load {
   /** Sends one message (not awaited: the load keeps several in flight). */

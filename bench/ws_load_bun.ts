@@ -17,14 +17,7 @@
  */
 import { readFileSync } from "node:fs";
 import process from "node:process";
-
-interface Case {
-  conns: number;
-  size: number;
-  inflight: number;
-  seconds: number;
-  warmup: number;
-}
+import type { WsCase as Case } from "./_ws_case.ts";
 
 const [url, casesJson] = process.argv.slice(2);
 const SERVER_PID = process.env.WS_SERVER_PID;

@@ -24,6 +24,7 @@
  */
 
 import { bundleForNode } from "./_paired.ts";
+import type { WsCase } from "./_ws_case.ts";
 
 const bench = new URL(".", import.meta.url).pathname;
 const deps = `${bench}.deps/ws/node_modules`; // its own npm prefix: bench/setup.sh's installs leave it alone
@@ -35,12 +36,7 @@ const SECTIONS = env("WS_SECTIONS", "servers,compress,clients").split(",");
 const RUNTIMES = env("WS_RUNTIMES", "Deno,Node,Bun").split(",");
 const MiB = 1 << 20;
 
-interface Case {
-  conns: number;
-  size: number;
-  inflight: number;
-  seconds: number;
-  warmup: number;
+interface Case extends WsCase {
   kind: "bin" | "json";
   compress?: boolean;
 }
