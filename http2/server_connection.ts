@@ -17,7 +17,7 @@ import { Http2Connection, type Http2Limits } from "./proto/connection.ts";
 import { appendFields, parseRequest, parseTrailers, toHeaders } from "./proto/headers.ts";
 import { canRecv, recvHeaders, StreamState } from "./proto/streams/state.ts";
 import { H2Stream } from "./proto/streams/stream.ts";
-import { RESOLVED } from "../conn/_settled.ts";
+import { ignore, RESOLVED } from "../conn/_settled.ts";
 import type { HTTP2Settings } from "./settings.ts";
 
 /**
@@ -30,8 +30,6 @@ function handled(outcome: Promise<void>): Promise<void> {
   if (outcome !== RESOLVED) outcome.then(undefined, ignore);
   return outcome;
 }
-
-function ignore(): void {}
 
 /** Options of {@linkcode serveHttp2}. */
 export interface Http2ServerOptions {

@@ -7,7 +7,7 @@ import {
 import { HttpParseError, parseRequestHead } from "../http1/parse.ts";
 import { encodeLatin1, responseHead } from "../http1/serialize.ts";
 import { H1Stream, requestUrl, type Where } from "./_h1_stream.ts";
-import { RESOLVED } from "../conn/_settled.ts";
+import { ignore, RESOLVED } from "../conn/_settled.ts";
 import { registerUpgrade, type UpgradeOwner } from "./_upgrade.ts";
 import type { Deadline, Deadlines } from "./_deadlines.ts";
 import type { Stream } from "./stream.ts";
@@ -330,5 +330,3 @@ class H1Connection {
     this.#resolveClosed();
   }
 }
-
-function ignore(): void {}

@@ -6,7 +6,7 @@ import { type ParsedRequest, toHeaders } from "../http1/parse.ts";
 import { encodeLatin1, encodeLatin1Into, responseHead } from "../http1/serialize.ts";
 import { eachField } from "../http1/_fields.ts";
 import { allocBytes } from "../conn/_slab.ts";
-import { RESOLVED } from "../conn/_settled.ts";
+import { ignore, RESOLVED } from "../conn/_settled.ts";
 import { httpDate } from "./_date.ts";
 import type { RequestHead, ServeInfo, Stream } from "./stream.ts";
 import type { UpgradedConn } from "./_upgrade.ts";
@@ -24,8 +24,6 @@ const HOLD_HEAD_TURNS = 4;
  * one write of a pooled copy below 256 KiB), or are two writes without one.
  */
 const COPY_WITH_HEAD_LIMIT = 16 * 1024;
-
-function ignore(): void {}
 
 /** Writes `a` then `b`: in one vectored write when the connection has one. */
 function writeTwo(conn: Conn, a: Uint8Array, b: Uint8Array): Promise<void> {

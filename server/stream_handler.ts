@@ -2,6 +2,7 @@ import type { ServeInfo, Stream } from "./stream.ts";
 import { registerUpgrade, upgradeHandleOf, upgradeOf } from "./_upgrade.ts";
 import { ServerRequest } from "./_server_request.ts";
 import { respondText } from "./_respond_text.ts";
+import { ignore } from "../conn/_settled.ts";
 
 /**
  * What a {@linkcode Handler} is told about its request: the exchange's {@linkcode ServeInfo},
@@ -44,8 +45,6 @@ function hasRespondWith(stream: Stream): stream is WholeResponseStream {
 
 /** How many microtask turns a body may take to close after a read and still count as complete. */
 const SETTLED_TURNS = 8;
-
-const ignore = (): void => {};
 
 /** A stream implementation's fast path for the request's header fields. */
 interface HeaderFieldSource {
