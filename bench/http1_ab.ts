@@ -8,7 +8,8 @@
  * `BENCH_ROUNDS` (default 8), `BENCH_DURATION` seconds per wrk run (default 2),
  * `BENCH_SERVERS` (comma-separated names, default all: `stream-node-new`, `stream-node-base`,
  * `node_http`, `serve-deno-new`, `serve-deno-base`, `deno_serve`; `floor-node` and
- * `floor-conn-node`, the floors of `bench/servers/h1_floor_node.ts`, only when named).
+ * `floor-conn-node`, the floors of `bench/servers/h1_floor_node.ts`, and `floor-web-deno` and
+ * `floor-bare-deno`, those of `bench/servers/h1_floor_deno.ts`, only when named).
  * Servers pinned to the last CPU, wrk (`-t1 -c50`) to CPU 0. Prints req/s and server CPU
  * (user + system) per request, medians, and the medians of the per-round CPU ratios against
  * the runtime's own server and against the base. Run `bench/setup.sh` first (wrk, esbuild).
@@ -47,7 +48,7 @@ for (const [tag, dir] of trees) {
     },
   );
 }
-if (ONLY?.some((name) => name.startsWith("floor-"))) {
+if (ONLY?.some((name) => name.startsWith("floor-") && name.endsWith("-node"))) {
   // Not run unless named: bench/servers/h1_floor_node.ts, what a callback-driven server could
   // reach, and the same reading through our Conn with await.
   const floor = await bundle(ROOT, "floor", "h1_floor_node");
@@ -59,6 +60,18 @@ if (ONLY?.some((name) => name.startsWith("floor-"))) {
       cmd: (p) => ["node", floor, String(p), "conn"],
     },
   );
+}
+if (ONLY?.some((name) => name.startsWith("floor-") && name.endsWith("-deno"))) {
+  // Not run unless named: bench/servers/h1_floor_deno.ts, the least a Request => Response
+  // server does on Deno (`web`), and the same without the Web objects (`bare`).
+  const floor = `${ROOT}/bench/servers/h1_floor_deno.ts`;
+  for (const mode of ["web", "bare"]) {
+    specs.push({
+      name: `floor-${mode}-deno`,
+      baseline: "deno_serve",
+      cmd: (p) => [deno, "run", "-A", floor, String(p), mode],
+    });
+  }
 }
 specs.push(
   { name: "node_http", cmd: (p) => ["node", `${ROOT}/bench/servers/node_http.mjs`, String(p)] },
