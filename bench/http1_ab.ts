@@ -8,8 +8,9 @@
  * `BENCH_ROUNDS` (default 8), `BENCH_DURATION` seconds per wrk run (default 2),
  * `BENCH_SERVERS` (comma-separated names, default all: `stream-node-new`, `stream-node-base`,
  * `node_http`, `serve-deno-new`, `serve-deno-base`, `deno_serve`; `floor-node` and
- * `floor-conn-node`, the floors of `bench/servers/h1_floor_node.ts`, and `floor-web-deno` and
- * `floor-bare-deno`, those of `bench/servers/h1_floor_deno.ts`, only when named).
+ * `floor-conn-node` and `floor-web-node`, the floors of `bench/servers/h1_floor_node.ts`,
+ * `floor-web-deno` and `floor-bare-deno`, those of `bench/servers/h1_floor_deno.ts`, and
+ * `serve-node-new`, `serve` on Node, only when named).
  * Servers pinned to the last CPU, wrk (`-t1 -c50`) to CPU 0. Prints req/s and server CPU
  * (user + system) per request, medians, and the medians of the per-round CPU ratios against
  * the runtime's own server and against the base. Run `bench/setup.sh` first (wrk, esbuild).
@@ -59,7 +60,21 @@ if (ONLY?.some((name) => name.startsWith("floor-") && name.endsWith("-node"))) {
       baseline: "node_http",
       cmd: (p) => ["node", floor, String(p), "conn"],
     },
+    {
+      name: "floor-web-node",
+      baseline: "node_http",
+      cmd: (p) => ["node", floor, String(p), "web"],
+    },
   );
+}
+if (ONLY?.includes("serve-node-new")) {
+  // Not run unless named: `serve` (a Request => Response handler) on Node.
+  const bundled = await bundle(ROOT, "serve", "ours_node");
+  specs.push({
+    name: "serve-node-new",
+    baseline: "node_http",
+    cmd: (p) => ["node", bundled, String(p)],
+  });
 }
 if (ONLY?.some((name) => name.startsWith("floor-") && name.endsWith("-deno"))) {
   // Not run unless named: bench/servers/h1_floor_deno.ts, the least a Request => Response

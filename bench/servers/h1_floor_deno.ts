@@ -2,17 +2,15 @@
 // public APIs, to size what `serve` could reach against `Deno.serve` (see bench/RESULTS.md).
 // Each read of a `Deno.Conn` is taken for one whole GET head (wrk's), parsed by this module's
 // parser; the answer is one write. Nothing else a server needs is done: no limits, no timers,
-// no keep-alive rules, no errors answered, no streaming, one body chunk taken as the whole
-// body. Modes (the second argument):
-// - `web` (the default): the request becomes a Web `Request` with its header fields, the
-//   benchmark's handler answers it, and the `Response` is read as a server must read one,
-//   through its body's stream;
-// - `bare`: no `Request`, no handler, no `Response`: the same canned answer every time.
+// no keep-alive rules, no errors answered, no streaming. Modes (the second argument): `web`
+// (the default) answers as `_floor_web.ts` says, through a Web `Request` and `Response`;
+// `bare` sends the same canned answer every time, without either.
 // Run by `BENCH_SERVERS=floor-web-deno,floor-bare-deno,deno_serve,... deno run -A bench/http1_ab.ts`.
-import { parseRequestHead, toHeaders } from "../../http1/parse.ts";
+import { parseRequestHead } from "../../http1/parse.ts";
 import { encodeLatin1Into, responseHead } from "../../http1/serialize.ts";
 import { httpDate } from "../../server/_date.ts";
-import { handler, HELLO, portArg, ready, runtimeName } from "./_routes.ts";
+import { HELLO, portArg, ready, runtimeName } from "./_routes.ts";
+import { answerWeb } from "./_floor_web.ts";
 
 const limits = { maxHeaderCount: 100 };
 const [port, mode = "web"] = [portArg(Deno.args), Deno.args[1]];
@@ -32,26 +30,6 @@ function bare(): Uint8Array {
   return out;
 }
 
-/** The answer of `web`: a `Request` in, the handler's `Response` out, its body read. */
-async function web(head: Uint8Array): Promise<Uint8Array> {
-  const parsed = parseRequestHead(head, limits);
-  const request = new Request(`http://${parsed.host}${parsed.target}`);
-  toHeaders(parsed.fields, request.headers);
-  const response = handler(request);
-  const { value } = await response.body!.getReader().read();
-  const body = value ?? new Uint8Array(0);
-  const text = responseHead(
-    response.status,
-    "",
-    response.headers,
-    `content-length: ${body.byteLength}\r\ndate: ${httpDate()}\r\n`,
-  );
-  const out = new Uint8Array(text.length + body.byteLength);
-  encodeLatin1Into(text, out);
-  out.set(body, text.length);
-  return out;
-}
-
 async function serveConn(conn: Deno.Conn): Promise<void> {
   const buf = new Uint8Array(64 * 1024);
   try {
@@ -60,7 +38,7 @@ async function serveConn(conn: Deno.Conn): Promise<void> {
       if (n === null) break;
       const head = buf.subarray(0, n);
       if (mode === "bare") parseRequestHead(head, limits);
-      await conn.write(mode === "bare" ? bare() : await web(head));
+      await conn.write(mode === "bare" ? bare() : await answerWeb(head));
     }
   } catch {
     // the client went away

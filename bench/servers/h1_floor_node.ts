@@ -15,6 +15,7 @@ import { httpDate } from "../../server/_date.ts";
 import { listen } from "../../conn/listen.ts";
 import type { Conn } from "../../conn/types.ts";
 import { HELLO, portArg, ready, runtimeName } from "./_routes.ts";
+import { answerWeb } from "./_floor_web.ts";
 
 const hello = new TextEncoder().encode(HELLO);
 const limits = { maxHeaderCount: 100 };
@@ -53,6 +54,15 @@ function onSocket(socket: net.Socket): void {
   });
 }
 
+/** `web` from the socket's `data` callback: each chunk taken for one whole head. */
+function onWebSocket(socket: net.Socket): void {
+  socket.on("error", () => socket.destroy());
+  socket.on("data", (data: Uint8Array) => {
+    const head = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    answerWeb(head).then((out) => socket.write(out), () => socket.destroy());
+  });
+}
+
 /** Answers through our `Conn` and `BufferedReader`, reading with `await`, writing as above. */
 async function onConn(conn: Conn): Promise<void> {
   const reader = new BufferedReader(conn);
@@ -75,8 +85,9 @@ if (mode === "conn") {
   ready(`callback floor through Conn ${runtimeName()}`, listener.addr.port);
   for await (const conn of listener) onConn(conn);
 } else {
-  const server = net.createServer({ noDelay: true }, onSocket);
+  const server = net.createServer({ noDelay: true }, mode === "web" ? onWebSocket : onSocket);
   server.listen(port, "127.0.0.1", () => {
-    ready(`callback floor ${runtimeName()}`, (server.address() as net.AddressInfo).port);
+    const name = mode === "web" ? "web floor" : "callback floor";
+    ready(`${name} ${runtimeName()}`, (server.address() as net.AddressInfo).port);
   });
 }
