@@ -10,7 +10,7 @@
  * `node_http`, `serve-deno-new`, `serve-deno-base`, `deno_serve`; `floor-node` and
  * `floor-conn-node` and `floor-web-node`, the floors of `bench/servers/h1_floor_node.ts`,
  * `floor-web-deno` and `floor-bare-deno`, those of `bench/servers/h1_floor_deno.ts`, and
- * `serve-node-new`, `serve` on Node, only when named).
+ * `serve-node-new` and `serve-node-base`, `serve` on Node, only when named).
  * Servers pinned to the last CPU, wrk (`-t1 -c50`) to CPU 0. Prints req/s and server CPU
  * (user + system) per request, medians, and the medians of the per-round CPU ratios against
  * the runtime's own server and against the base. Run `bench/setup.sh` first (wrk, esbuild).
@@ -48,6 +48,15 @@ for (const [tag, dir] of trees) {
       cmd: (p) => [deno, "run", "-A", `${dir}/bench/servers/ours_deno.ts`, String(p)],
     },
   );
+  if (ONLY?.includes(`serve-node-${tag}`)) {
+    // Not run unless named: `serve` (a Request => Response handler) on Node.
+    const serve = await bundle(dir, `serve-${tag}`, "ours_node");
+    specs.push({
+      name: `serve-node-${tag}`,
+      baseline: "node_http",
+      cmd: (p) => ["node", serve, String(p)],
+    });
+  }
 }
 if (ONLY?.some((name) => name.startsWith("floor-") && name.endsWith("-node"))) {
   // Not run unless named: bench/servers/h1_floor_node.ts, what a callback-driven server could
@@ -66,15 +75,6 @@ if (ONLY?.some((name) => name.startsWith("floor-") && name.endsWith("-node"))) {
       cmd: (p) => ["node", floor, String(p), "web"],
     },
   );
-}
-if (ONLY?.includes("serve-node-new")) {
-  // Not run unless named: `serve` (a Request => Response handler) on Node.
-  const bundled = await bundle(ROOT, "serve", "ours_node");
-  specs.push({
-    name: "serve-node-new",
-    baseline: "node_http",
-    cmd: (p) => ["node", bundled, String(p)],
-  });
 }
 if (ONLY?.some((name) => name.startsWith("floor-") && name.endsWith("-deno"))) {
   // Not run unless named: bench/servers/h1_floor_deno.ts, the least a Request => Response
