@@ -6,22 +6,18 @@ export class WriteChain {
 
   /**
    * Runs `task` once every earlier task has settled: at once when none is under way (the
-   * usual case: no turn is lost before the write starts), else after the last one.
+   * usual case: no turn is lost before the write starts), else after the last one. The caller
+   * gets the task's own promise, so no turn is lost after it either.
    */
   run(task: () => Promise<void>): Promise<void> {
-    const start = () => task().then(this.#settled, this.#failed);
-    const next = this.#unsettled++ === 0 ? start() : this.#tail.then(start, start);
+    const next = this.#unsettled++ === 0 ? task() : this.#tail.then(task, task);
     this.#tail = next;
+    next.then(this.#settled, this.#settled);
     return next;
   }
 
   #settled = (): void => {
     this.#unsettled--;
-  };
-
-  #failed = (error: unknown): never => {
-    this.#unsettled--;
-    throw error;
   };
 
   /** Resolves once every task so far has settled. */
