@@ -102,46 +102,69 @@ export async function sendResponse(stream: Stream, response: Response): Promise<
     return stream.respond(status, headers, { endStream: true, statusText });
   }
   const reader = body.getReader();
+  if (!hasRespondWith(stream) || headers.has("content-length")) {
+    return streamBody(stream, status, statusText, headers, reader, null);
+  }
   // A body whose stream closes right behind its first chunk (a string, bytes, a blob) goes
   // out with its head in one write, with a content-length. Watching `closed` tells that
   // without a second read; one that fails that soon fails before anything is sent.
-  const ended = { closed: false, failed: false };
-  reader.closed.then(() => (ended.closed = true), () => (ended.failed = true));
+  const ended = new BodyEnd(reader);
+  let first: ReadableStreamReadResult<Uint8Array>;
+  try {
+    first = await reader.read();
+    for (let i = 0; i < SETTLED_TURNS && !first.done && ended.open; i++) await null;
+    if (ended.failed) await reader.read(); // throws the body's error
+  } catch (error) {
+    reader.cancel(error).catch(ignore);
+    throw error;
+  }
+  if (first.done || ended.closed) {
+    return await stream.respondWith(status, headers, first.value ?? null, statusText);
+  }
+  return streamBody(stream, status, statusText, headers, reader, first.value);
+}
+
+/** Whether a body's stream has closed or failed, from its reader's `closed` promise. */
+class BodyEnd {
+  closed = false;
+  failed = false;
+  constructor(reader: ReadableStreamDefaultReader<Uint8Array>) {
+    reader.closed.then(() => (this.closed = true), () => (this.failed = true));
+  }
+  get open(): boolean {
+    return !this.closed && !this.failed;
+  }
+}
+
+/**
+ * Streams a body with backpressure: the head (with `first`, the chunk already read, if any),
+ * then each chunk as it comes. The body is cancelled as soon as the exchange is cut off (the
+ * client went away), not at its next chunk, which may be long in coming.
+ */
+async function streamBody(
+  stream: Stream,
+  status: number,
+  statusText: string,
+  headers: Headers,
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  first: Uint8Array | null,
+): Promise<void> {
   let signal: AbortSignal | undefined;
   const cancel = () => reader.cancel(signal!.reason).catch(ignore);
-  /**
-   * A body that streams is cancelled as soon as the exchange is cut off (the client went
-   * away), not at its next chunk, which may be long in coming.
-   */
-  const watchExchange = () => {
+  try {
+    let next: ReadableStreamReadResult<Uint8Array> = first !== null
+      ? { done: false, value: first }
+      : await reader.read();
+    await stream.respond(status, headers, { statusText, endStream: next.done });
+    if (next.done) return;
     signal = stream.info.signal;
     signal.throwIfAborted();
     signal.addEventListener("abort", cancel, { once: true });
-  };
-  try {
-    let next = await reader.read();
-    if (hasRespondWith(stream) && !headers.has("content-length")) {
-      for (let i = 0; i < SETTLED_TURNS && !next.done && !ended.closed && !ended.failed; i++) {
-        await null;
-      }
-      if (ended.failed) await reader.read(); // throws the body's error
-      if (next.done || ended.closed) {
-        return await stream.respondWith(status, headers, next.value ?? null, statusText);
-      }
-      watchExchange();
-      await stream.respond(status, headers, { statusText });
-      await stream.write(next.value);
-      next = await reader.read();
-    } else {
-      await stream.respond(status, headers, { statusText, endStream: next.done });
-      if (next.done) return;
-      watchExchange();
-    }
     while (!next.done) {
       await stream.write(next.value);
       next = await reader.read();
     }
-    if (!signal!.aborted) await stream.end();
+    if (!signal.aborted) await stream.end();
   } catch (error) {
     reader.cancel(error).catch(ignore);
     throw error;
@@ -207,25 +230,33 @@ function refuse(stream: Stream): Promise<void> {
  */
 export function streamHandler(handler: Handler, options: StreamHandlerOptions = {}): StreamHandler {
   const { onError } = options;
-  return async (stream: Stream): Promise<void> => {
+  const failed = async (stream: Stream, request: Request, error: unknown): Promise<void> => {
+    if (!onError) throw error;
+    await sendResponse(stream, await onError(error, request));
+  };
+  const answer = (stream: Stream, request: Request, response: unknown): Promise<void> =>
+    response instanceof Response
+      ? sendResponse(stream, response)
+      : failed(stream, request, new TypeError("the handler did not return a Response"));
+  // Not an async function: a handler that returns its Response at once costs no extra turn
+  // and no frame; the connection waits on sendResponse's own promise.
+  return (stream: Stream): Promise<void> => {
     let request: Request;
     try {
       request = toRequest(stream);
     } catch {
       return refuse(stream);
     }
-    let response: Response;
+    let result: Response | Promise<Response>;
     try {
-      const result = handler(request, stream.info as HandlerInfo);
-      // A handler that returns its Response at once costs no extra turn.
-      response = result instanceof Response ? result : await result;
-      if (!(response instanceof Response)) {
-        throw new TypeError("the handler did not return a Response");
-      }
+      result = handler(request, stream.info as HandlerInfo);
     } catch (error) {
-      if (!onError) throw error;
-      response = await onError(error, request);
+      return failed(stream, request, error);
     }
-    await sendResponse(stream, response);
+    if (result instanceof Response) return sendResponse(stream, result);
+    return Promise.resolve(result).then(
+      (response) => answer(stream, request, response),
+      (error) => failed(stream, request, error),
+    );
   };
 }

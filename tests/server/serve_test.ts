@@ -125,6 +125,37 @@ Deno.test("a thrown handler gives a 500, is reported, and the server lives on", 
   assertEquals(await (await fetch(`http://127.0.0.1:${server.port}/ok`)).text(), "fine");
 });
 
+Deno.test("a rejected handler, and one that returns no Response at once or later, go to onError", async () => {
+  const seen: string[] = [];
+  await using server = await serve("127.0.0.1", 0, (req) => {
+    switch (new URL(req.url).pathname) {
+      case "/reject":
+        return Promise.reject(new Error("rejected"));
+      case "/nothing":
+        return undefined as unknown as Response;
+      case "/nothing-later":
+        return Promise.resolve("text" as unknown as Response);
+      default:
+        return Promise.resolve(new Response("fine"));
+    }
+  }, {
+    onError: (error) => {
+      seen.push((error as Error).message);
+      return new Response("sorry", { status: 500 });
+    },
+  });
+  for (const path of ["/reject", "/nothing", "/nothing-later"]) {
+    const res = await fetch(`http://127.0.0.1:${server.port}${path}`);
+    assertEquals([res.status, await res.text()], [500, "sorry"], path);
+  }
+  assertEquals(seen, [
+    "rejected",
+    "the handler did not return a Response",
+    "the handler did not return a Response",
+  ]);
+  assertEquals(await (await fetch(`http://127.0.0.1:${server.port}/ok`)).text(), "fine");
+});
+
 Deno.test("keep-alive serves several requests on one connection", async () => {
   await using server = await serve(
     "127.0.0.1",
