@@ -81,6 +81,51 @@ Deno.test("a body stream that closes right behind its one chunk is sent with con
   assert(raw.endsWith("\r\n\r\none chunk"));
 });
 
+Deno.test("a body whose chunks are all there at once is sent whole, with content-length (Bun splits static bodies so)", async () => {
+  await using server = await serve("127.0.0.1", 0, () =>
+    new Response(
+      new ReadableStream({
+        start(c) {
+          c.enqueue(utf8("first, "));
+          c.enqueue(utf8("second, "));
+          c.enqueue(utf8("third"));
+          c.close();
+        },
+      }),
+    ));
+  const raw = await rawExchange(
+    server.port,
+    "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+  );
+  assertStringIncludes(raw.toLowerCase(), "content-length: 20\r\n");
+  assert(!raw.toLowerCase().includes("transfer-encoding"));
+  assert(raw.endsWith("\r\n\r\nfirst, second, third"));
+});
+
+Deno.test("a body that is all there at once is still streamed past 1 MiB or 64 chunks, not gathered to its end", async () => {
+  const cases: Record<string, Uint8Array[]> = {
+    "/large": Array.from({ length: 40 }, () => new Uint8Array(64 * 1024).fill(97)),
+    "/many": Array.from({ length: 100 }, () => utf8("b")),
+  };
+  await using server = await serve("127.0.0.1", 0, (req) => {
+    const chunks = cases[new URL(req.url).pathname];
+    return new Response(
+      new ReadableStream({
+        start(c) {
+          for (const chunk of chunks) c.enqueue(chunk);
+          c.close();
+        },
+      }),
+    );
+  });
+  for (const [path, chunks] of Object.entries(cases)) {
+    const res = await fetch(`http://127.0.0.1:${server.port}${path}`);
+    assertEquals(res.headers.get("transfer-encoding"), "chunked", path);
+    const length = chunks.reduce((n, c) => n + c.byteLength, 0);
+    assertEquals((await res.bytes()).byteLength, length, path);
+  }
+});
+
 Deno.test("a body stream that fails right behind its first chunk gives a 500, not a cut-off 200", async () => {
   const seen: unknown[] = [];
   await using server = await serve("127.0.0.1", 0, () => {
