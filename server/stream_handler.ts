@@ -125,6 +125,9 @@ export async function sendResponse(stream: Stream, response: Response): Promise<
   let first: ReadableStreamReadResult<Uint8Array>;
   try {
     first = await reader.read();
+    // Deno and Node close a static body's stream a turn or two behind its one chunk.
+    for (let i = 0; i < SETTLED_TURNS && !first.done && ended.open; i++) await null;
+    if (ended.failed) await reader.read(); // throws the body's error
   } catch (error) {
     reader.cancel(error).catch(ignore);
     throw error;
