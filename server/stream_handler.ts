@@ -192,15 +192,16 @@ async function soon(
   read: Promise<ReadableStreamReadResult<Uint8Array>>,
   ended: BodyEnd,
 ): Promise<ReadableStreamReadResult<Uint8Array> | null> {
-  let result: ReadableStreamReadResult<Uint8Array> | null = null;
-  let failure: { error: unknown } | null = null;
-  read.then((r) => (result = r), (error) => (failure = { error }));
-  for (let i = 0; i < SETTLED_TURNS && result === null && failure === null && ended.open; i++) {
-    await null;
+  // Set by the callbacks below (typed so, not narrowed to `null` by its first value).
+  let outcome = null as { value: ReadableStreamReadResult<Uint8Array> } | { error: unknown } | null;
+  read.then((value) => (outcome = { value }), (error) => (outcome = { error }));
+  for (let i = 0; i < SETTLED_TURNS && outcome === null && ended.open; i++) await null;
+  if (outcome === null) {
+    if (ended.failed) await read; // throws the body's error
+    return null;
   }
-  if (failure !== null) throw (failure as { error: unknown }).error;
-  if (result === null && ended.failed) await read; // throws the body's error
-  return result;
+  if ("error" in outcome) throw outcome.error;
+  return outcome.value;
 }
 
 /** Whether a body's stream has closed or failed, from its reader's `closed` promise. */
