@@ -1,5 +1,6 @@
 import type { Conn } from "../conn/types.ts";
 import { joinBytes } from "../conn/_bytes.ts";
+import { HttpParseError } from "./parse.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -244,6 +245,7 @@ export class BufferedReader {
    * @returns The head, or `undefined` if the buffer does not hold a whole one yet.
    * @throws {HeadTooLargeError} When the head (or the empty lines before it) outgrows
    * `maxSize`.
+   * @throws {HttpParseError} 400 as soon as a line of the head ends in LF without CR.
    */
   takeHead(maxSize: number): Uint8Array | undefined {
     let buf = this.#joined();
@@ -333,11 +335,21 @@ export class BufferedReader {
   }
 }
 
-/** Index just past the first CRLF CRLF at or after `from`, or -1. */
+/**
+ * Index just past the first CRLF CRLF of a head, looking at its line ends from `from` on; -1
+ * if it has not come yet.
+ *
+ * @throws {HttpParseError} 400 at a line that ends in LF without CR (RFC 9112 section 2.2
+ * lets a recipient take LF alone for a line end; this one does not): a head of such lines
+ * never ends in CRLF CRLF, and is refused at once rather than waited for until it times out.
+ */
 export function findHeadEnd(buf: Uint8Array, from: number): number {
-  const last = buf.byteLength - 3;
-  for (let i = buf.indexOf(13, from); i !== -1 && i < last; i = buf.indexOf(13, i + 1)) {
-    if (buf[i + 1] === 10 && buf[i + 2] === 13 && buf[i + 3] === 10) return i + 4;
+  const last = buf.byteLength - 2;
+  for (let i = buf.indexOf(10, from); i !== -1; i = buf.indexOf(10, i + 1)) {
+    if (buf[i - 1] !== 13) {
+      throw new HttpParseError(400, "a line of the head ends in LF without CR");
+    }
+    if (i < last && buf[i + 1] === 13 && buf[i + 2] === 10) return i + 3;
   }
   return -1;
 }

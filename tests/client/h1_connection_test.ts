@@ -332,6 +332,17 @@ Deno.test("h1: conflicting content-lengths in a response are refused", async () 
   assert(h1.closed);
 });
 
+Deno.test("h1: a response head whose lines end in LF alone is refused at once, not waited for", async () => {
+  const { h1, reader, send } = setup();
+  // The signal only bounds the wait if the head were waited for (it would never end).
+  const signal = AbortSignal.timeout(5000);
+  const pending = h1.request(req("GET", "http://example.com/", { signal }));
+  await readRequest(reader);
+  await send("HTTP/1.1 200 OK\ncontent-length: 2\n\nok"); // and the connection stays open
+  await assertRejects(() => pending, HttpParseError, "LF without CR");
+  assert(h1.closed);
+});
+
 Deno.test("h1: an aborted signal rejects a request waiting for its head with the reason", async () => {
   const { h1, server, reader } = setup();
   const controller = new AbortController();

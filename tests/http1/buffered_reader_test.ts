@@ -8,7 +8,7 @@ import {
   UnexpectedEofError,
 } from "../../http1/buffered_reader.ts";
 import { BodyReader } from "../../http1/body_reader.ts";
-import { type BodyFraming, parseRequestHead } from "../../http1/parse.ts";
+import { type BodyFraming, HttpParseError, parseRequestHead } from "../../http1/parse.ts";
 import { bytes, CountingConn, join, pair, readerOf, rest, str } from "./_helpers.ts";
 
 Deno.test("readHead returns the head through its blank line and keeps what follows buffered", async () => {
@@ -49,15 +49,26 @@ Deno.test("readHead rejects with UnexpectedEofError when the stream ends inside 
   }
 });
 
-Deno.test("a head whose lines end in bare LF never completes", async () => {
-  // At the end of the stream: cut short.
-  await assertRejects(
-    async () => await (await readerOf(["GET / HTTP/1.1\nHost: h\n\n"])).readHead(1024),
-    UnexpectedEofError,
-  );
-  // On an open stream: refused once it outgrows the limit.
-  const reader = await readerOf(["GET / HTTP/1.1\nHost: h\n\n", "X".repeat(64)], false);
-  await assertRejects(() => reader.readHead(64), HeadTooLargeError);
+Deno.test("a line of a head that ends in LF without CR is refused at once with 400", async () => {
+  for (
+    const sent of ["GET / HTTP/1.1\n", "GET / HTTP/1.1\r\nHost: h\n", "\n", "GET / HTTP/1.1\r\n\n"]
+  ) {
+    // The stream stays open and the head has not ended: nothing else would end the wait.
+    const reader = await readerOf([sent], false);
+    await reader.fill();
+    const error = assertThrows(() => reader.takeHead(1024), HttpParseError);
+    assertEquals(error.status, 400, JSON.stringify(sent));
+  }
+  // Found from where the last look stopped, when the LF comes in a later read.
+  const [client, server] = pair();
+  const reader = new BufferedReader(server);
+  await client.write(bytes("GET / HTTP/1.1\r\nHost: h"));
+  await reader.fill();
+  assertEquals(reader.takeHead(1024), undefined);
+  await client.write(bytes("\n"));
+  await reader.fill();
+  assertThrows(() => reader.takeHead(1024), HttpParseError);
+  client.close();
 });
 
 Deno.test("a head of exactly maxSize bytes is accepted and one byte more is refused", async () => {
@@ -198,13 +209,13 @@ Deno.test("done is true only once the end of the stream was seen and nothing is 
   assertEquals(reader.done, true);
 });
 
-Deno.test("findHeadEnd finds the first CRLF CRLF at or after a position", () => {
+Deno.test("findHeadEnd finds the first CRLF CRLF whose first LF is at or after a position", () => {
   assertEquals(findHeadEnd(bytes("a\r\n\r\nb\r\n\r\n"), 0), 5);
-  assertEquals(findHeadEnd(bytes("a\r\n\r\nb\r\n\r\n"), 1), 5);
-  assertEquals(findHeadEnd(bytes("a\r\n\r\nb\r\n\r\n"), 2), 10);
+  assertEquals(findHeadEnd(bytes("a\r\n\r\nb\r\n\r\n"), 2), 5);
+  assertEquals(findHeadEnd(bytes("a\r\n\r\nb\r\n\r\n"), 3), 10);
   assertEquals(findHeadEnd(bytes("\r\n\r\n"), 0), 4);
   assertEquals(findHeadEnd(bytes("a\r\n\r"), 0), -1);
-  assertEquals(findHeadEnd(bytes("a\n\n\r\n\r"), 0), -1);
+  assertThrows(() => findHeadEnd(bytes("a\n\n\r\n\r"), 0), HttpParseError);
   assertEquals(findHeadEnd(bytes("\r\r\n\r\n"), 0), 5);
   assertEquals(findHeadEnd(new Uint8Array(0), 0), -1);
 });

@@ -12,6 +12,9 @@ const rules: [string, string, number][] = [
   ["a bare CR in a field value", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n", 400],
   ["a bare LF in a field value", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\nb\r\n\r\n", 400],
   ["a bare LF ending the request line", "GET / HTTP/1.1\nHost: x\r\n\r\n", 400],
+  // Heads that never end in CRLF CRLF: answered at once, not after the head timeout.
+  ["a head whose lines all end in LF alone", "GET / HTTP/1.1\nHost: x\n\n", 400],
+  ["an empty line of LF alone after the fields", "GET / HTTP/1.1\r\nHost: x\r\n\n", 400],
   ["a NUL byte in a field value", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n", 400],
   ["a space before the colon", "GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400],
   ["a field name with a bad character", "GET / HTTP/1.1\r\nHost: x\r\nX(A): 1\r\n\r\n", 400],
