@@ -82,6 +82,11 @@ const VERSION = /^HTTP\/(\d)\.(\d)$/;
 const DIGITS = /^\d+$/;
 // uri-host [ ":" port ] (RFC 9110 section 7.2): an IP literal or a reg-name / IPv4 address.
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::\d*)?$/;
+// authority-form (RFC 9112 section 3.2.3): uri-host ":" port, the host not empty.
+const AUTHORITY = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+):\d+$/;
+// absolute-form (RFC 9112 section 3.2.2) with an authority, as an http or https URI has one
+// (RFC 9110 section 4.2): a scheme, "//" and a host, without userinfo (section 4.2.4).
+const ABSOLUTE = /^[A-Za-z][A-Za-z0-9+.\-]*:\/\/[^/?#@]+(?:[/?#]|$)/;
 
 const asciiDecoder = new TextDecoder();
 /** The framing of a message without a body, shared (framings are never changed). */
@@ -155,6 +160,28 @@ function parseVersion(text: string): number {
   if (!m) throw new HttpParseError(400, "malformed HTTP version");
   if (m[1] !== "1") throw new HttpParseError(505, `HTTP/${m[1]}.${m[2]} is not supported`);
   return m[2] === "0" ? 0 : 1;
+}
+
+/**
+ * Refuses a request-target in a form its method cannot have (RFC 9112 section 3.2): CONNECT
+ * takes authority-form (`host:port`) only; `*` (asterisk-form) is for OPTIONS only; every
+ * other target is origin-form (`/path`) or absolute-form with a host (`http://host/path`).
+ */
+function checkTargetForm(method: string, target: string): void {
+  if (method === "CONNECT") {
+    if (!AUTHORITY.test(target)) {
+      throw new HttpParseError(400, "CONNECT without a host:port target");
+    }
+  } else if (target.charCodeAt(0) !== 47 /* / */) {
+    if (target === "*") {
+      if (method !== "OPTIONS") throw new HttpParseError(400, "a * target outside OPTIONS");
+    } else if (!ABSOLUTE.test(target)) {
+      throw new HttpParseError(
+        400,
+        "a request target of no form (neither /path nor scheme://host)",
+      );
+    }
+  }
 }
 
 /** Reads the comma-separated list elements of every field line named `name`. */
@@ -252,6 +279,7 @@ export function parseRequestHead(head: Uint8Array, limits: ParseLimits = {}): Pa
   if (!TOKEN.test(method)) throw new HttpParseError(400, "invalid method");
   if (!TARGET.test(target)) throw new HttpParseError(400, "invalid request target");
   const minor = parseVersion(line.slice(sp2 + 1));
+  checkTargetForm(method, target);
   const fields = parseFields(lines, limits);
 
   let host = "";

@@ -44,15 +44,15 @@ function noBodyStatus(status: number): boolean {
 
 /**
  * The absolute URL of a request: an origin-form target (`/path`) on `Host` (or, without one,
- * the local address `local`), an absolute-form target as it is, `*` on the host, and an
- * authority-form target (CONNECT) as an origin.
+ * the local address `local`), `*` on the host, an authority-form target (CONNECT) as an
+ * origin, and an absolute-form target as it is (the parser lets no other form through).
  */
 export function requestUrl(parsed: ParsedRequest, scheme: string, local: string): string {
   const { target, host } = parsed;
   if (target.charCodeAt(0) === 47 /* / */) return `${scheme}://${host || local}${target}`;
-  if (/^https?:\/\//i.test(target)) return target;
   if (target === "*") return `${scheme}://${host || local}/*`;
-  return `${scheme}://${target}/`;
+  if (parsed.method === "CONNECT") return `${scheme}://${target}/`;
+  return target;
 }
 
 /** A request head whose URL and `Headers` are made on first use (classes: object literals with getters cost more). */

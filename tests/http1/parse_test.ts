@@ -67,7 +67,8 @@ Deno.test("standard and extension methods are accepted and kept case-sensitive",
       "X!#$%&'*+.^_`|~9",
     ]
   ) {
-    assertEquals(req(`${method} / HTTP/1.1\r\nHost: h\r\n\r\n`).method, method);
+    const target = method === "CONNECT" ? "h:443" : "/";
+    assertEquals(req(`${method} ${target} HTTP/1.1\r\nHost: h\r\n\r\n`).method, method);
   }
 });
 
@@ -83,6 +84,32 @@ Deno.test("every request-target form is passed through verbatim", () => {
   for (const [method, target] of cases) {
     const r = req(`${method} ${target} HTTP/1.1\r\nHost: example.com\r\n\r\n`);
     assertEquals([r.method, r.target], [method, target]);
+  }
+});
+
+Deno.test("a request-target in a form its method cannot have is rejected with 400", () => {
+  const cases: [string, string][] = [
+    ["GET", "foo"], // no form at all
+    ["GET", "example.com:80"], // authority-form is for CONNECT
+    ["GET", "*"], // asterisk-form is for OPTIONS
+    ["M-SEARCH", "*"],
+    ["OPTIONS", "*x"],
+    ["GET", "http:/y"], // an http URI has a host (RFC 9110 section 4.2)
+    ["GET", "http:y"],
+    ["GET", "http://"],
+    ["GET", "http://u@y/"], // userinfo (RFC 9110 section 4.2.4)
+    ["GET", "mailto:x"],
+    ["CONNECT", "/"],
+    ["CONNECT", "example.com"], // authority-form has a port
+    ["CONNECT", ":443"],
+    ["CONNECT", "http://example.com:443/"],
+  ];
+  for (const [method, target] of cases) {
+    rejects(`${method} ${target} HTTP/1.1\r\nHost: h\r\n\r\n`, 400);
+  }
+  // Absolute-form of another scheme, without a path, or with a query right after the host.
+  for (const target of ["ftp://y/", "http://y", "http://y?q", "HTTPS://Y:8443/a"]) {
+    assertEquals(req(`GET ${target} HTTP/1.1\r\nHost: h\r\n\r\n`).target, target);
   }
 });
 

@@ -12,6 +12,9 @@ const rules: [string, string, number][] = [
   ["a bare CR in a field value", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n", 400],
   ["a bare LF in a field value", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\nb\r\n\r\n", 400],
   ["a bare LF ending the request line", "GET / HTTP/1.1\nHost: x\r\n\r\n", 400],
+  ["a * target outside OPTIONS", "GET * HTTP/1.1\r\nHost: x\r\n\r\n", 400],
+  ["a target of no form", "GET foo HTTP/1.1\r\nHost: x\r\n\r\n", 400],
+  ["an authority-form target outside CONNECT", "GET x:80 HTTP/1.1\r\nHost: x\r\n\r\n", 400],
   // Heads that never end in CRLF CRLF: answered at once, not after the head timeout.
   ["a head whose lines all end in LF alone", "GET / HTTP/1.1\nHost: x\n\n", 400],
   ["an empty line of LF alone after the fields", "GET / HTTP/1.1\r\nHost: x\r\n\n", 400],
@@ -282,3 +285,21 @@ for (const [method, target] of [["TRACE", "/"], ["CONNECT", "x:443"]]) {
     assertEquals(handled, carried ? 1 : 0);
   });
 }
+
+Deno.test("the handler's URL is an absolute-form target as sent, of any scheme, and OPTIONS * is on the host", async () => {
+  const urls: string[] = [];
+  await using server = await serve("127.0.0.1", 0, (req) => {
+    urls.push(req.url);
+    return new Response("ok");
+  });
+  for (
+    const [method, target] of [["GET", "ftp://y/a"], ["GET", "https://y/a?q"], ["OPTIONS", "*"]]
+  ) {
+    const raw = await rawExchange(
+      server.port,
+      `${method} ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+    );
+    assertEquals(statusOf(raw), 200, raw.slice(0, 200));
+  }
+  assertEquals(urls, ["ftp://y/a", "https://y/a?q", "http://x/*"]);
+});
