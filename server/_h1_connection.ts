@@ -274,17 +274,30 @@ class H1Connection {
     else finishing.then(this.#exchanged, this.#handlerFailed);
   };
 
+  /**
+   * The handler failed: a 500, or a close if the response had started, and the error is
+   * reported. Unless it failed with what its request body failed with (malformed, cut
+   * short): that is the client's fault, answered like a bad head (400, or the parse error's
+   * status) and not reported. Either way the connection closes.
+   */
   #handlerFailed = (error: unknown): void => {
     const stream = this.#stream!;
     stream.completion.reject(error);
     if (stream.broken) return this.#close(); // the client went away: nothing to report
-    this.config.report(error);
+    const clients = error !== undefined && error === stream.requestBodyError;
+    if (!clients) this.config.report(error);
     if (stream.responded) {
       stream.abort(error);
       return this.#close();
     }
     stream.keepAlive = false;
-    const answered = stream.respondWith(500, new Headers({ connection: "close" }), null);
+    const answered = clients
+      ? stream.respondWith(
+        error instanceof HttpParseError ? error.status : 400,
+        new Headers({ "content-type": "text/plain; charset=utf-8" }),
+        encodeLatin1(`${error instanceof Error ? error.message : "bad request body"}\n`),
+      )
+      : stream.respondWith(500, new Headers(), null);
     answered.then(this.#close, this.#close);
   };
 

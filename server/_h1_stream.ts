@@ -122,6 +122,7 @@ export class H1Stream implements Stream {
   #remaining = 0;
   #bodyReader: BodyReader;
   #body: ReadableStream<Uint8Array> | null = null;
+  #bodyError: unknown = undefined;
   #continueSent = false;
   #resolveTrailers!: (headers: Headers) => void;
   /** The response head that respond() holds back for the first body bytes (see there). */
@@ -178,7 +179,12 @@ export class H1Stream implements Stream {
   }
 
   get body(): ReadableStream<Uint8Array> {
-    this.#body ??= bodyStream({ read: () => this.#timed(this.#bodyReader.read()) }, {
+    if (this.#body !== null) return this.#body;
+    const failed = (error: unknown): never => {
+      this.#bodyError = error;
+      throw error;
+    };
+    this.#body = bodyStream({ read: () => this.#timed(this.#bodyReader.read()).catch(failed) }, {
       onFirstPull: () => this.#sendContinue(),
       onEnd: (error) => {
         if (error !== undefined) this.keepAlive = false;
@@ -187,6 +193,15 @@ export class H1Stream implements Stream {
       },
     });
     return this.#body;
+  }
+
+  /**
+   * What reading the request body failed with, if it did: a malformed chunked body, one cut
+   * short, one that stopped coming. The client's fault, not the handler's, even when the
+   * handler throws it on (see `streamHandler`, `serveHttp1`).
+   */
+  get requestBodyError(): unknown {
+    return this.#bodyError;
   }
 
   get responded(): boolean {

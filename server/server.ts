@@ -47,7 +47,12 @@ export interface ServerOptions {
   bodyIdleTimeout?: number;
   /** Unread request body bytes the server reads and drops to keep a connection alive after an early response. Default 64 KiB. */
   maxDiscardBytes?: number;
-  /** Called with every error the server handles on its own (a handler's throw, a failed connection). Default: `console.error`. */
+  /**
+   * Called with every error the server handles on its own (a handler's throw, a failed
+   * connection). Default: `console.error`. The client's faults are answered, not reported: a
+   * bad head, and over HTTP/1.1 a handler's throw of what its request body failed with
+   * (400, and the connection closes).
+   */
   onError?: (error: unknown) => void;
   /** Called once the server listens. */
   onListen?: (addr: Addr) => void;

@@ -59,6 +59,17 @@ const MAX_GATHERED = 1024 * 1024;
 /** The most chunks gathered so (a stream of empty chunks must not keep it waiting). */
 const MAX_GATHERED_CHUNKS = 64;
 
+/** A stream implementation that tells the request body's own failure from a handler's. */
+interface BodyErrorSource {
+  /** What reading the request body failed with (the client's fault), if it did. */
+  readonly requestBodyError: unknown;
+}
+
+/** Whether `error` is what the exchange's request body failed with. */
+function isRequestBodyError(stream: Stream, error: unknown): boolean {
+  return error !== undefined && (stream as Partial<BodyErrorSource>).requestBodyError === error;
+}
+
 /** A stream implementation's fast path for the request's header fields. */
 interface HeaderFieldSource {
   /** Appends the request's header fields to `headers`, in order. */
@@ -317,7 +328,9 @@ function refuse(stream: Stream): Promise<void> {
 export function streamHandler(handler: Handler, options: StreamHandlerOptions = {}): StreamHandler {
   const { onError } = options;
   const failed = async (stream: Stream, request: Request, error: unknown): Promise<void> => {
-    if (!onError) throw error;
+    // A request body that failed (malformed, cut short) and was thrown on is the client's
+    // fault: the connection answers it as it answers a bad head, and onError never sees it.
+    if (!onError || isRequestBodyError(stream, error)) throw error;
     await sendResponse(stream, await onError(error, request));
   };
   const answer = (stream: Stream, request: Request, response: unknown): Promise<void> =>

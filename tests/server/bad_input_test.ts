@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { serve } from "../../server/serve.ts";
 import { listen } from "../../server/server.ts";
 import { streamHandler } from "../../server/stream_handler.ts";
@@ -103,6 +103,71 @@ Deno.test("a malformed chunked body ends the exchange without hurting the server
     await (await fetch(`http://127.0.0.1:${server.port}/`, { method: "POST", body: "x" })).text(),
     "x",
   );
+});
+
+const MALFORMED_BODY =
+  "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloX\r\n0\r\n\r\n";
+
+Deno.test("a malformed body a handler throws on gets 400 and closes, and is not the handler's error", async () => {
+  const handlerErrors: unknown[] = [];
+  await using server = await serve("127.0.0.1", 0, async (req) => new Response(await req.text()), {
+    onError: (error) => {
+      handlerErrors.push(error);
+      return new Response("handler failed", { status: 500 });
+    },
+  });
+  const raw = await rawExchange(server.port, MALFORMED_BODY);
+  assertEquals(statusOf(raw), 400, raw.slice(0, 200));
+  assertStringIncludes(raw.toLowerCase(), "connection: close");
+  assertEquals(handlerErrors, []);
+  assertEquals(
+    await (await fetch(`http://127.0.0.1:${server.port}/`, { method: "POST", body: "x" })).text(),
+    "x",
+  );
+});
+
+Deno.test("a handler that turns a malformed body into an error of its own still fails with 500", async () => {
+  const handlerErrors: unknown[] = [];
+  await using server = await serve("127.0.0.1", 0, async (req) => {
+    try {
+      await req.text();
+    } catch {
+      throw new Error("mine");
+    }
+    return new Response("ok");
+  }, {
+    onError: (error) => {
+      handlerErrors.push(error);
+      return new Response("handler failed", { status: 500 });
+    },
+  });
+  assertEquals(statusOf(await rawExchange(server.port, MALFORMED_BODY)), 500);
+  assertEquals(handlerErrors.map((e) => (e as Error).message), ["mine"]);
+});
+
+Deno.test("listen: a Stream handler that throws its malformed body's error gets 400, and nothing is reported", async () => {
+  const reported: unknown[] = [];
+  await using server = await listen("127.0.0.1", 0, async (stream) => {
+    await new Response(stream.body).text();
+    stream.respond(200, {}, { endStream: true });
+  }, { onError: (error) => reported.push(error) });
+  const raw = await rawExchange(server.port, MALFORMED_BODY);
+  assertEquals(statusOf(raw), 400, raw.slice(0, 200));
+  assertEquals(reported, []);
+});
+
+Deno.test("a malformed body thrown on after the response started closes the connection, and nothing is reported", async () => {
+  const reported: unknown[] = [];
+  await using server = await listen("127.0.0.1", 0, async (stream) => {
+    await stream.respond(200, { "content-type": "text/plain" });
+    await stream.write(utf8("partial"));
+    await new Response(stream.body).text();
+    await stream.end();
+  }, { onError: (error) => reported.push(error) });
+  const raw = await rawExchange(server.port, MALFORMED_BODY);
+  assertEquals(statusOf(raw), 200);
+  assert(!raw.endsWith("0\r\n\r\n"), "the response must not look complete");
+  assertEquals(reported, []);
 });
 
 Deno.test("a head that does not arrive in time gets 408 (slowloris)", async () => {
