@@ -452,7 +452,9 @@ export class Client implements AsyncDisposable {
     if (status < 200 || status > 599) {
       body?.cancel().catch(noop);
       throw new TypeError(
-        `status ${status} cannot be returned as a Response (protocol upgrades need their own API)`,
+        status < 200
+          ? `status ${status} cannot be returned as a Response (protocol upgrades need their own API)`
+          : `status ${status} is outside 100-599 (RFC 9110 section 15), and no Response can carry it`,
       );
     }
     const response = new Response(body, { status, statusText: res.statusText, headers });

@@ -210,19 +210,19 @@ function declaredFraming(fields: string[], isRequest: boolean): BodyFraming | nu
       throw new HttpParseError(400, "both Transfer-Encoding and Content-Length");
     }
     const codings = listValues(fields, "transfer-encoding");
-    const chunkedAt = codings.indexOf("chunked");
-    // A response whose final coding is not chunked is read to close (RFC 9112 section 6.3).
-    if (isRequest && chunkedAt !== -1 && chunkedAt !== codings.length - 1) {
-      throw new HttpParseError(400, "chunked is not the final transfer coding");
+    const final = codings.length > 0 && codings[codings.length - 1] === "chunked";
+    // A response is chunked when that is its final coding (decoded once, should its sender
+    // have applied it twice against RFC 9112 section 6.1), and read to close otherwise
+    // (section 6.3).
+    if (!isRequest) return { kind: final ? "chunked" : "close" };
+    if (!final) throw new HttpParseError(400, "a request body whose final coding is not chunked");
+    if (codings.indexOf("chunked") !== codings.length - 1) {
+      throw new HttpParseError(400, "chunked applied more than once (RFC 9112 section 6.1)");
     }
-    if (chunkedAt === codings.length - 1 && codings.length > 0) {
-      if (isRequest && codings.length > 1) {
-        throw new HttpParseError(501, `transfer coding ${codings[0]} is not implemented`);
-      }
-      return { kind: "chunked" };
+    if (codings.length > 1) {
+      throw new HttpParseError(501, `transfer coding ${codings[0]} is not implemented`);
     }
-    if (isRequest) throw new HttpParseError(400, "request body without chunked framing");
-    return { kind: "close" };
+    return { kind: "chunked" };
   }
   if (!hasLength) return null;
   let length = -1;
@@ -383,6 +383,10 @@ export function responseFraming(response: ParsedResponse, method: string): BodyF
     return { kind: "none" };
   }
   if (method === "CONNECT" && status < 300) return { kind: "close" };
+  if (response.minor === 0 && response.fields.includes("transfer-encoding")) {
+    // RFC 9112 section 6.1: its framing is to be taken as faulty (no HTTP/1.0 server chunks).
+    throw new HttpParseError(400, "Transfer-Encoding in an HTTP/1.0 response");
+  }
   const framing = declaredFraming(response.fields, false);
   if (framing === null) return { kind: "close" };
   if (framing.kind === "length" && framing.length === 0) return { kind: "none" };

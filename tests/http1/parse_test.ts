@@ -679,13 +679,56 @@ Deno.test("in a response Transfer-Encoding overrides Content-Length", () => {
 });
 
 Deno.test("a response whose final transfer coding is not chunked is read to close", () => {
-  for (const te of ["gzip", "chunked, gzip", "chunked, chunked"]) {
+  for (const te of ["gzip", "chunked, gzip", "chunked, identity"]) {
     assertEquals(
       responseFraming(res(`HTTP/1.1 200 OK\r\nTransfer-Encoding: ${te}\r\n\r\n`), "GET"),
       { kind: "close" },
       te,
     );
   }
+});
+
+Deno.test("a response chunked twice, in one field or two, is framed by its final chunked coding", () => {
+  // Against RFC 9112 section 6.1, but read to the close it would hand out chunked bytes as
+  // the body, or wait on a kept-alive connection for ever.
+  for (
+    const fields of [
+      "Transfer-Encoding: chunked, chunked",
+      "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked",
+    ]
+  ) {
+    assertEquals(
+      responseFraming(res(`HTTP/1.1 200 OK\r\n${fields}\r\n\r\n`), "GET"),
+      { kind: "chunked" },
+      fields,
+    );
+  }
+});
+
+Deno.test("an HTTP/1.0 response with Transfer-Encoding cannot be framed (400), even with a Content-Length", () => {
+  for (
+    const fields of [
+      "Transfer-Encoding: chunked",
+      "Transfer-Encoding: chunked\r\nContent-Length: 2",
+    ]
+  ) {
+    assertParseError(
+      () => responseFraming(res(`HTTP/1.0 200 OK\r\n${fields}\r\n\r\n`), "GET"),
+      400,
+    );
+  }
+  // Without a body to frame, there is nothing to refuse.
+  assertEquals(
+    responseFraming(res("HTTP/1.0 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n"), "GET"),
+    { kind: "none" },
+  );
+});
+
+Deno.test("a request chunked twice, or not chunked last, is rejected with 400", () => {
+  for (const te of ["chunked, chunked", "chunked, gzip", "gzip"]) {
+    rejects(`POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: ${te}\r\n\r\n`, 400);
+  }
+  rejects("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501);
 });
 
 Deno.test("a response with conflicting or invalid Content-Length cannot be framed (400)", () => {
