@@ -315,11 +315,15 @@ class ServerStream extends H2Stream implements Stream {
       return Promise.reject(err);
     }
     const bodiless = status === 204 || status === 304; // no content-length of a body either
-    const noBody = bodiless || this.request.method === "HEAD";
-    if (status >= 200 && !bodiless && bodyLength >= 0) {
+    const head = this.request.method === "HEAD";
+    const noBody = bodiless || head;
+    const given = fields.findIndex(([name]) => name === "content-length");
+    if (status >= 200 && !bodiless && bodyLength >= 0 && !(head && given !== -1)) {
+      // The body's length replaces a handler's (a HEAD response keeps the GET's it was given).
+      if (given !== -1) fields.splice(given, 1);
       fields.push(["content-length", String(bodyLength)]);
     } else if (status >= 200 && !noBody) {
-      const length = fields.find(([name]) => name === "content-length")?.[1];
+      const length = given === -1 ? undefined : fields[given][1];
       if (length !== undefined) {
         if (!/^\d+$/.test(length)) {
           return Promise.reject(new TypeError(`invalid content-length ${length}`));

@@ -451,7 +451,11 @@ export class H1Stream implements Stream {
     body: Uint8Array | null,
     statusText?: string,
   ): Promise<void> {
-    const bodyLength = body !== null && !noBodyStatus(status) ? body.byteLength : -1;
+    // The body's length, which replaces a handler's content-length; but a HEAD response
+    // keeps the one its handler gave (that of the GET).
+    const sized = body !== null && !noBodyStatus(status) &&
+      !(this.parsed.method === "HEAD" && headers.has("content-length"));
+    const bodyLength = sized ? body.byteLength : -1;
     let text: string;
     try {
       text = this.#head(status, headers, body === null, statusText, bodyLength);

@@ -30,7 +30,11 @@ export interface StreamHandlerOptions {
   onError?: (error: unknown, request: Request) => Response | Promise<Response>;
 }
 
-/** A stream implementation's fast path for a response whose whole body is known. */
+/**
+ * A stream implementation's fast path for a response whose whole body is known. Its
+ * content-length is the body's (a handler's own is dropped), but for a HEAD request, whose
+ * handler's content-length (that of the GET) is kept.
+ */
 interface WholeResponseStream extends Stream {
   respondWith(
     status: number,
@@ -126,7 +130,7 @@ export async function sendResponse(stream: Stream, response: Response): Promise<
     return stream.respond(status, headers, { endStream: true, statusText });
   }
   const reader = body.getReader();
-  if (!hasRespondWith(stream) || headers.has("content-length")) {
+  if (!hasRespondWith(stream)) {
     return streamBody(stream, status, statusText, headers, reader, [], reader.read());
   }
   // A body whose stream closes right behind its first chunk (a string, bytes, a blob) goes

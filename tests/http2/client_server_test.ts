@@ -315,6 +315,24 @@ Deno.test("a Response whose body is known up front goes out with its content-len
   await close(p);
 });
 
+Deno.test("a known body goes out with its own length whatever content-length its handler set; HEAD keeps the handler's", async () => {
+  const p = await pair(
+    streamHandler((request) =>
+      new Response("hello", {
+        headers: { "content-length": new URL(request.url).pathname.slice(1) },
+      })
+    ),
+  );
+  for (const length of ["3", "10"]) {
+    const get = await p.client.request(request("GET", `/${length}`));
+    assertEquals(get.headers.get("content-length"), "5", length);
+    assertEquals(new TextDecoder().decode(await readAll(get.body)), "hello");
+    const head = await p.client.request(request("HEAD", `/${length}`));
+    assertEquals([head.headers.get("content-length"), head.body], [length, null]);
+  }
+  await close(p);
+});
+
 Deno.test("cancelling a response body resets the stream; the server's signal aborts", async () => {
   let signal!: AbortSignal;
   const p = await pair(async (s) => {

@@ -259,6 +259,25 @@ Deno.test("HEAD, 204 and 304 responses carry no body", async () => {
   assertStringIncludes(parts[0].toLowerCase(), "content-length: 4");
 });
 
+Deno.test("a known body goes out with its own length whatever content-length its handler set; HEAD keeps the handler's", async () => {
+  await using server = await serve("127.0.0.1", 0, (req) => {
+    const length = new URL(req.url).pathname.slice(1); // "3" or "10"
+    return new Response("hello", { headers: { "content-length": length } });
+  });
+  for (const length of ["3", "10"]) {
+    const raw = await rawExchange(
+      server.port,
+      `GET /${length} HTTP/1.1\r\nHost: x\r\n\r\nHEAD /${length} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+    );
+    const [get, head] = raw.split(/(?=HTTP\/1\.1 )/);
+    assertEquals(statusOf(get), 200, raw);
+    assertStringIncludes(get.toLowerCase(), "content-length: 5\r\n");
+    assert(get.endsWith("\r\n\r\nhello"), JSON.stringify(get));
+    assertStringIncludes(head.toLowerCase(), `content-length: ${length}\r\n`);
+    assert(head.endsWith("\r\n\r\n"), JSON.stringify(head));
+  }
+});
+
 Deno.test("Expect: 100-continue gets 100 Continue when the handler reads the body", async () => {
   await using server = await serve("127.0.0.1", 0, async (req) => new Response(await req.text()));
   const conn = await dial(server.port);
