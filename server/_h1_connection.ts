@@ -10,6 +10,7 @@ import { H1Stream, requestUrl, type Where } from "./_h1_stream.ts";
 import { ignore, RESOLVED } from "../conn/_settled.ts";
 import { registerUpgrade, type UpgradeOwner } from "./_upgrade.ts";
 import type { Deadline, Deadlines } from "./_deadlines.ts";
+import { WriteWatch } from "./_write_watch.ts";
 import type { Stream } from "./stream.ts";
 
 /** What an HTTP/1.1 server connection needs from its server. */
@@ -20,6 +21,8 @@ export interface H1Config {
   keepAliveTimeout: number;
   /** How long a request body may go without a byte while it is read (0: no limit). */
   bodyIdleTimeout: number;
+  /** How long response writes may wait without one completing (0: no limit). */
+  writeIdleTimeout: number;
   /** Request body bytes the server reads and drops to keep a connection after an early response. */
   maxDiscardBytes: number;
   deadlines: Deadlines;
@@ -98,6 +101,7 @@ class H1Connection {
   readonly #where: Where;
   readonly #limits: { maxHeaderCount: number };
   readonly #bodyIdle: { deadlines: Deadlines; ms: number };
+  readonly #writeWatch: WriteWatch | null;
   readonly #deadline: Deadline;
 
   constructor(
@@ -123,6 +127,9 @@ class H1Connection {
     this.#limits = { maxHeaderCount: config.maxHeaderCount };
     this.#bodyIdle = { deadlines: config.deadlines, ms: config.bodyIdleTimeout };
     this.#deadline = { at: 0, queued: false, expire: () => this.#headTimedOut() };
+    this.#writeWatch = config.writeIdleTimeout > 0
+      ? new WriteWatch(config.deadlines, config.writeIdleTimeout, () => this.#writeStalled())
+      : null;
     this.#run();
   }
 
@@ -220,6 +227,18 @@ class H1Connection {
     );
   }
 
+  /**
+   * Response writes waited `writeIdleTimeout` without one completing: the client takes no
+   * bytes. The exchange is cut off (its signal aborts) and the connection closed; the
+   * client's failure, so nothing is reported.
+   */
+  #writeStalled(): void {
+    const stream = this.#stream;
+    if (stream === null) return this.conn.close();
+    stream.broken = true;
+    stream.abort(new Error("response write idle timeout: the client takes no bytes"));
+  }
+
   /** Parses a head into the exchange's stream. */
   #exchange(head: Uint8Array): H1Stream {
     const parsed = parseRequestHead(head, this.#limits);
@@ -233,7 +252,15 @@ class H1Connection {
       if (!URL.canParse(url)) throw new HttpParseError(400, "invalid Host or request target");
       if (originForm) this.#goodHost = parsed.host;
     }
-    const stream = new H1Stream(this.conn, this.reader, parsed, url, this.#where, this.#bodyIdle);
+    const stream = new H1Stream(
+      this.conn,
+      this.reader,
+      parsed,
+      url,
+      this.#where,
+      this.#bodyIdle,
+      this.#writeWatch,
+    );
     if (parsed.upgrade !== null || parsed.method === "CONNECT") {
       registerUpgrade(stream, {
         accept: (status, headers) => stream.upgrade(status, headers),

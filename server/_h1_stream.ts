@@ -12,6 +12,7 @@ import type { RequestHead, ServeInfo, Stream } from "./stream.ts";
 import type { UpgradedConn } from "./_upgrade.ts";
 import { Completion } from "./_completion.ts";
 import type { Deadline, Deadlines } from "./_deadlines.ts";
+import type { WriteWatch } from "./_write_watch.ts";
 
 const CONTINUE = encodeLatin1("HTTP/1.1 100 Continue\r\n\r\n");
 
@@ -24,6 +25,12 @@ const HOLD_HEAD_TURNS = 4;
  * one write of a pooled copy below 256 KiB), or are two writes without one.
  */
 const COPY_WITH_HEAD_LIMIT = 16 * 1024;
+
+/**
+ * The most bytes of one write while writes are watched for stalls (see `WriteWatch`): a
+ * larger response body goes out in pieces, so that a slow client's progress shows.
+ */
+const WRITE_PIECE = 1024 * 1024;
 
 /** Writes `a` then `b`: in one vectored write when the connection has one. */
 function writeTwo(conn: Conn, a: Uint8Array, b: Uint8Array): Promise<void> {
@@ -143,6 +150,7 @@ export class H1Stream implements Stream {
     url: string | null,
     private readonly where: Where,
     private readonly bodyIdle: { deadlines: Deadlines; ms: number } | null = null,
+    private readonly writeWatch: WriteWatch | null = null,
   ) {
     this.request = new H1RequestHead(parsed, url, where);
     this.keepAlive = parsed.keepAlive;
@@ -229,9 +237,40 @@ export class H1Stream implements Stream {
    * unawaited (as node:http's `res.write()` is) without an unhandled rejection.
    */
   #send(bytes: Uint8Array, more?: Uint8Array): Promise<void> {
-    const written = more === undefined ? this.conn.write(bytes) : writeTwo(this.conn, bytes, more);
+    const watch = this.writeWatch;
+    if (watch === null) {
+      const written = more === undefined
+        ? this.conn.write(bytes)
+        : writeTwo(this.conn, bytes, more);
+      written.then(undefined, this.#sendFailed);
+      return written;
+    }
+    // Watched: a large write goes out in pieces, each one's completion a sign of progress.
+    const total = bytes.byteLength + (more?.byteLength ?? 0);
+    const written = total > WRITE_PIECE
+      ? this.#sendInPieces(more === undefined ? [bytes] : [bytes, more])
+      : more === undefined
+      ? this.#watched(this.conn.write(bytes))
+      : this.#watched(writeTwo(this.conn, bytes, more));
     written.then(undefined, this.#sendFailed);
     return written;
+  }
+
+  /** `written`, counted by the write watch while it waits. */
+  #watched(written: Promise<void>): Promise<void> {
+    const watch = this.writeWatch!;
+    watch.started();
+    written.then(watch.settled, watch.settled);
+    return written;
+  }
+
+  /** Writes `parts` one `WRITE_PIECE` at a time, each waited for (see `#send`). */
+  async #sendInPieces(parts: Uint8Array[]): Promise<void> {
+    for (const part of parts) {
+      for (let at = 0; at < part.byteLength; at += WRITE_PIECE) {
+        await this.#watched(this.conn.write(part.subarray(at, at + WRITE_PIECE)));
+      }
+    }
   }
 
   #sendFailed = (error: unknown): void => {

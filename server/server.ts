@@ -45,6 +45,14 @@ export interface ServerOptions {
    * and nothing is reported. `0` turns it off. Default 30 000.
    */
   bodyIdleTimeout?: number;
+  /**
+   * Milliseconds HTTP/1.1 response writes may wait without one completing, so that a client
+   * that takes no bytes (a slow-read attack) cannot hold its exchange and buffers for ever:
+   * the connection is closed, `info.signal` aborts, and nothing is reported. Writes of more
+   * than 1 MiB go out in pieces, each completion counting as progress. `0` turns it off.
+   * Default 60 000. (HTTP/2 has `http2Limits.stallTimeout`.)
+   */
+  writeIdleTimeout?: number;
   /** Unread request body bytes the server reads and drops to keep a connection alive after an early response. Default 64 KiB. */
   maxDiscardBytes?: number;
   /**
@@ -129,7 +137,13 @@ export class Server implements AsyncDisposable {
     const headTimeout = options.headTimeout ?? 30_000;
     const keepAliveTimeout = options.keepAliveTimeout ?? 5_000;
     const bodyIdleTimeout = options.bodyIdleTimeout ?? 30_000;
-    const shortest = Math.min(headTimeout, keepAliveTimeout, bodyIdleTimeout || Infinity);
+    const writeIdleTimeout = options.writeIdleTimeout ?? 60_000;
+    const shortest = Math.min(
+      headTimeout,
+      keepAliveTimeout,
+      bodyIdleTimeout || Infinity,
+      writeIdleTimeout || Infinity,
+    );
     this.#deadlines = new Deadlines(Math.max(10, Math.min(1000, Math.floor(shortest / 4))));
     this.#h1 = {
       maxHeadSize: options.maxHeadSize ?? 64 * 1024,
@@ -137,6 +151,7 @@ export class Server implements AsyncDisposable {
       headTimeout,
       keepAliveTimeout,
       bodyIdleTimeout,
+      writeIdleTimeout,
       maxDiscardBytes: options.maxDiscardBytes ?? 64 * 1024,
       deadlines: this.#deadlines,
       closing: () => this.#closing,

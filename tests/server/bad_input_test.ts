@@ -3,7 +3,7 @@ import { serve } from "../../server/serve.ts";
 import { listen } from "../../server/server.ts";
 import { streamHandler } from "../../server/stream_handler.ts";
 import { dial, rawExchange, readToEnd, statusOf } from "./_raw.ts";
-import { utf8 } from "../_fixtures.ts";
+import { utf8, within } from "../_fixtures.ts";
 import { data as h2Data, E, headers as h2Headers, RawPeer, req } from "../http2/_frames.ts";
 
 /** Each rule: the raw request and the status the server must answer it with. */
@@ -181,6 +181,48 @@ Deno.test("a head that does not arrive in time gets 408 (slowloris)", async () =
   assertEquals(statusOf(raw), 408);
   assert(Date.now() - started < 2000);
   slow.close();
+});
+
+Deno.test("a client that takes none of its response is cut off after writeIdleTimeout, and nothing is reported", async () => {
+  const reported: unknown[] = [];
+  let completed: Promise<unknown> | null = null;
+  // More than the sockets can buffer, so that the writes wait on the client.
+  const big = new Uint8Array(64 * 1024 * 1024);
+  const handler = streamHandler((_request, info) => {
+    completed = info.completed.then(() => "sent", (error: Error) => error.message);
+    return new Response(big);
+  });
+  await using server = await listen("127.0.0.1", 0, handler, {
+    writeIdleTimeout: 300,
+    onError: (error) => reported.push(error),
+  });
+  const stalled = await dial(server.port);
+  await stalled.write(utf8("GET / HTTP/1.1\r\nHost: x\r\n\r\n")); // and never reads
+  while (completed === null) await new Promise((resolve) => setTimeout(resolve, 10));
+  assertStringIncludes(String(await within(completed, 5000, "the stalled exchange's end")), "idle");
+  // Other clients are served meanwhile and after.
+  const other = await fetch(`http://127.0.0.1:${server.port}/`).then((r) => r.arrayBuffer());
+  assertEquals(other.byteLength, big.byteLength);
+  assertEquals(reported, []);
+  stalled.close();
+});
+
+Deno.test("a client that takes its response slowly but steadily is not cut off by writeIdleTimeout", async () => {
+  // At about 5 MB/s, the whole body takes longer than the timeout to go out, each 1 MiB piece
+  // of it less.
+  const body = new Uint8Array(8 * 1024 * 1024).fill(7);
+  await using server = await serve("127.0.0.1", 0, () => new Response(body), {
+    writeIdleTimeout: 600,
+  });
+  const conn = await dial(server.port);
+  await conn.write(utf8("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  let received = 0;
+  for (let chunk = await conn.read(); chunk !== null; chunk = await conn.read()) {
+    received += chunk.byteLength;
+    await new Promise((resolve) => setTimeout(resolve, (chunk.byteLength / 65536) * 12));
+  }
+  conn.close();
+  assert(received > body.byteLength, `${received} bytes`); // the head, and the whole body
 });
 
 Deno.test("a body that stops arriving closes the connection after bodyIdleTimeout, and nothing is reported", async () => {
