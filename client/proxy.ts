@@ -21,8 +21,9 @@ export interface ProxyConfigInit {
   /**
    * Hosts reached directly: a comma-separated list or an array of entries. `*` matches
    * every host; `example.com` and `.example.com` both match that domain and its
-   * subdomains; `host:port` matches one port only; IP addresses match exactly, and IPv4
-   * CIDR blocks (`10.0.0.0/8`) match the addresses in them.
+   * subdomains (a trailing dot, as in `example.com.`, changes nothing); `host:port` matches
+   * one port only; IP addresses match exactly, and CIDR blocks (`10.0.0.0/8`, `fd00::/8`)
+   * match the addresses in them.
    */
   noProxy?: string | readonly string[];
 }
@@ -33,7 +34,8 @@ export type ProxyEnv = Record<string, string | undefined> | ((name: string) => s
 type NoProxyRule =
   | { kind: "domain"; domain: string; port: number }
   | { kind: "ip"; ip: string; port: number }
-  | { kind: "cidr"; base: number; mask: number; port: number };
+  | { kind: "cidr"; base: number; mask: number; port: number }
+  | { kind: "cidr6"; base: number[]; bits: number; port: number };
 
 function parseIpv4(text: string): number | null {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
@@ -50,6 +52,26 @@ function normalizeIpv6(text: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** The eight 16-bit groups of an IPv6 address, or null if `text` is none. */
+function ipv6Groups(text: string): number[] | null {
+  const canonical = normalizeIpv6(text);
+  if (canonical === null) return null;
+  const [head, tail] = canonical.includes("::") ? canonical.split("::") : [canonical, null];
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  const fill = tail === null ? [] : new Array(8 - left.length - right.length).fill("0");
+  return [...left, ...fill, ...right].map((g) => parseInt(g, 16));
+}
+
+/** Whether the first `bits` bits of two IPv6 addresses (as groups) are the same. */
+function samePrefix6(a: number[], b: number[], bits: number): boolean {
+  for (let i = 0; i < 8 && bits > 0; i++, bits -= 16) {
+    const mask = bits >= 16 ? 0xffff : (0xffff << (16 - bits)) & 0xffff;
+    if ((a[i] & mask) !== (b[i] & mask)) return false;
+  }
+  return true;
 }
 
 function parseRule(entry: string): NoProxyRule | null {
@@ -69,8 +91,14 @@ function parseRule(entry: string): NoProxyRule | null {
   }
   const slash = text.indexOf("/");
   if (slash !== -1) {
-    const base = parseIpv4(text.slice(0, slash));
     const bits = Number(text.slice(slash + 1));
+    const address = text.slice(0, slash);
+    if (address.includes(":")) {
+      const base = ipv6Groups(address);
+      if (base === null || !Number.isInteger(bits) || bits < 0 || bits > 128) return null;
+      return { kind: "cidr6", base, bits, port };
+    }
+    const base = parseIpv4(address);
     if (base === null || !Number.isInteger(bits) || bits < 0 || bits > 32) return null;
     const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
     return { kind: "cidr", base: (base & mask) >>> 0, mask, port };
@@ -82,6 +110,7 @@ function parseRule(entry: string): NoProxyRule | null {
   }
   if (text.startsWith("*.")) text = text.slice(1);
   if (text.startsWith(".")) text = text.slice(1);
+  if (text.endsWith(".")) text = text.slice(0, -1); // a fully qualified name's root
   return text ? { kind: "domain", domain: text, port } : null;
 }
 
@@ -235,11 +264,13 @@ export class ProxyConfig {
   #bypass(host: string, port: number): boolean {
     let v4: number | null | undefined;
     let v6: string | null | undefined;
+    let groups: number[] | null | undefined;
+    const name = host.endsWith(".") ? host.slice(0, -1) : host; // example.com. is example.com
     for (const rule of this.#rules) {
       if (rule.port !== 0 && rule.port !== port) continue;
       switch (rule.kind) {
         case "domain":
-          if (host === rule.domain || host.endsWith("." + rule.domain)) return true;
+          if (name === rule.domain || name.endsWith("." + rule.domain)) return true;
           break;
         case "ip":
           if (host === rule.ip) return true;
@@ -251,6 +282,10 @@ export class ProxyConfig {
         case "cidr":
           v4 ??= parseIpv4(host);
           if (v4 !== null && ((v4 & rule.mask) >>> 0) === rule.base) return true;
+          break;
+        case "cidr6":
+          if (groups === undefined) groups = host.includes(":") ? ipv6Groups(host) : null;
+          if (groups !== null && samePrefix6(groups, rule.base, rule.bits)) return true;
           break;
       }
     }

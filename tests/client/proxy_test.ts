@@ -80,6 +80,28 @@ Deno.test("proxy: noProxy IP addresses, IPv4 CIDR blocks and IPv6 literals", () 
   assert(!direct("http://[fe80::1]:8081/"));
 });
 
+Deno.test("proxy: noProxy IPv6 CIDR blocks match their prefix, to the bit", () => {
+  const config = new ProxyConfig({ http: "http://p:1", noProxy: "fd00::/8,2001:db8::/33,::1/128" });
+  const direct = (url: string) => config.proxyFor(url) === null;
+  assert(direct("http://[fd12:3456::1]/"));
+  assert(!direct("http://[fe00::1]/"));
+  assert(direct("http://[2001:db8:7fff::1]/"));
+  assert(!direct("http://[2001:db8:8000::1]/")); // the 33rd bit differs
+  assert(direct("http://[::1]:8080/"));
+  assert(!direct("http://[::2]/"));
+  assert(!direct("http://10.0.0.1/"));
+});
+
+Deno.test("proxy: a fully qualified name's trailing dot does not keep it from matching", () => {
+  const config = new ProxyConfig({ http: "http://p:1", noProxy: "example.com,corp.test." });
+  const direct = (url: string) => config.proxyFor(url) === null;
+  assert(direct("http://example.com./"));
+  assert(direct("http://api.example.com./"));
+  assert(direct("http://corp.test/"));
+  assert(direct("http://a.corp.test./"));
+  assert(!direct("http://other.test./"));
+});
+
 Deno.test("proxy: fromEnv prefers lower-case names, skips empty values, reads NO_PROXY", () => {
   const config = ProxyConfig.fromEnv({
     http_proxy: "http://lower:1",
