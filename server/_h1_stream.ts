@@ -238,29 +238,15 @@ export class H1Stream implements Stream {
    */
   #send(bytes: Uint8Array, more?: Uint8Array): Promise<void> {
     const watch = this.writeWatch;
-    if (watch === null) {
-      const written = more === undefined
-        ? this.conn.write(bytes)
-        : writeTwo(this.conn, bytes, more);
-      written.then(undefined, this.#sendFailed);
+    if (watch !== null && bytes.byteLength + (more?.byteLength ?? 0) > WRITE_PIECE) {
+      // Watched: a large write goes out in pieces, each one's completion a sign of progress.
+      const written = this.#sendInPieces(more === undefined ? [bytes] : [bytes, more]);
+      written.catch(ignore); // each piece's failure is handled as it happens
       return written;
     }
-    // Watched: a large write goes out in pieces, each one's completion a sign of progress.
-    const total = bytes.byteLength + (more?.byteLength ?? 0);
-    const written = total > WRITE_PIECE
-      ? this.#sendInPieces(more === undefined ? [bytes] : [bytes, more])
-      : more === undefined
-      ? this.#watched(this.conn.write(bytes))
-      : this.#watched(writeTwo(this.conn, bytes, more));
-    written.then(undefined, this.#sendFailed);
-    return written;
-  }
-
-  /** `written`, counted by the write watch while it waits. */
-  #watched(written: Promise<void>): Promise<void> {
-    const watch = this.writeWatch!;
-    watch.started();
-    written.then(watch.settled, watch.settled);
+    const written = more === undefined ? this.conn.write(bytes) : writeTwo(this.conn, bytes, more);
+    watch?.started();
+    written.then(watch?.settled, this.#sendFailed); // which settles the watch too
     return written;
   }
 
@@ -268,12 +254,13 @@ export class H1Stream implements Stream {
   async #sendInPieces(parts: Uint8Array[]): Promise<void> {
     for (const part of parts) {
       for (let at = 0; at < part.byteLength; at += WRITE_PIECE) {
-        await this.#watched(this.conn.write(part.subarray(at, at + WRITE_PIECE)));
+        await this.#send(part.subarray(at, at + WRITE_PIECE));
       }
     }
   }
 
   #sendFailed = (error: unknown): void => {
+    this.writeWatch?.settled(); // a watched write is over
     this.broken = true;
     this.keepAlive = false;
     this.completion.reject(error);
