@@ -311,14 +311,14 @@ class H1Connection {
     const stream = this.#stream!;
     stream.completion.reject(error);
     if (stream.broken) return this.#close(); // the client went away: nothing to report
-    const clients = error !== undefined && error === stream.requestBodyError;
-    if (!clients) this.config.report(error);
+    const clientsFault = error !== undefined && error === stream.requestBodyError;
+    if (!clientsFault) this.config.report(error);
     if (stream.responded) {
       stream.abort(error);
       return this.#close();
     }
     stream.keepAlive = false;
-    const answered = clients
+    const answered = clientsFault
       ? stream.respondWith(
         error instanceof HttpParseError ? error.status : 400,
         new Headers({ "content-type": "text/plain; charset=utf-8" }),

@@ -140,6 +140,8 @@ export class H1Stream implements Stream {
   #bodyDeadline: (Deadline & { disarm: () => void }) | null = null;
   /** Microtask turns left before a held head goes out on its own (see `#releaseHeadSoon`). */
   #turns = 0;
+  /** The writes under way while a large one goes out in pieces (see `#send`), or null. */
+  #queue: Promise<void> | null = null;
   /** Whether the handler's synchronous part runs (see `runHandler`). */
   #inHandler = false;
 
@@ -234,27 +236,40 @@ export class H1Stream implements Stream {
   /**
    * Writes to the connection; a failure means the client is gone: abort the exchange. The
    * write's own promise is returned, with that handled on it, so a caller may leave it
-   * unawaited (as node:http's `res.write()` is) without an unhandled rejection.
+   * unawaited (as node:http's `res.write()` is) without an unhandled rejection. A write of
+   * more than `WRITE_PIECE` goes out in pieces while writes are watched for stalls, and the
+   * writes made meanwhile wait behind it, in order.
    */
   #send(bytes: Uint8Array, more?: Uint8Array): Promise<void> {
-    const watch = this.writeWatch;
-    if (watch !== null && bytes.byteLength + (more?.byteLength ?? 0) > WRITE_PIECE) {
-      // Watched: a large write goes out in pieces, each one's completion a sign of progress.
-      const written = this.#sendInPieces(more === undefined ? [bytes] : [bytes, more]);
-      written.catch(ignore); // each piece's failure is handled as it happens
-      return written;
-    }
+    const large = this.writeWatch !== null &&
+      bytes.byteLength + (more?.byteLength ?? 0) > WRITE_PIECE;
+    if (this.#queue === null && !large) return this.#write(bytes, more);
+    const parts = more === undefined ? [bytes] : [bytes, more];
+    const task = large ? () => this.#writeInPieces(parts) : () => this.#write(bytes, more);
+    const written = this.#queue === null ? task() : this.#queue.then(task);
+    written.catch(ignore); // each write's failure is handled as it happens
+    const tail: Promise<void> = written.then(ignore, ignore);
+    this.#queue = tail;
+    tail.then(() => {
+      if (this.#queue === tail) this.#queue = null;
+    });
+    return written;
+  }
+
+  /** One write to the connection, watched for stalls (see `WriteWatch`). */
+  #write(bytes: Uint8Array, more?: Uint8Array): Promise<void> {
     const written = more === undefined ? this.conn.write(bytes) : writeTwo(this.conn, bytes, more);
+    const watch = this.writeWatch;
     watch?.started();
     written.then(watch?.settled, this.#sendFailed); // which settles the watch too
     return written;
   }
 
-  /** Writes `parts` one `WRITE_PIECE` at a time, each waited for (see `#send`). */
-  async #sendInPieces(parts: Uint8Array[]): Promise<void> {
+  /** Writes `parts` one `WRITE_PIECE` at a time, each one's completion a sign of progress. */
+  async #writeInPieces(parts: Uint8Array[]): Promise<void> {
     for (const part of parts) {
       for (let at = 0; at < part.byteLength; at += WRITE_PIECE) {
-        await this.#send(part.subarray(at, at + WRITE_PIECE));
+        await this.#write(part.subarray(at, at + WRITE_PIECE));
       }
     }
   }

@@ -410,3 +410,19 @@ Deno.test("the handler's URL is an absolute-form target as sent, of any scheme, 
   }
   assertEquals(urls, ["ftp://y/a", "https://y/a?q", "http://x/*"]);
 });
+
+Deno.test("writes left unawaited behind a large one go out after it, in order", async () => {
+  const big = new Uint8Array(3 * 1024 * 1024 + 5).map((_, i) => i % 251);
+  await using server = await listen("127.0.0.1", 0, (stream) => {
+    stream.respond(200, { "content-type": "application/octet-stream" }); // chunked
+    stream.write(big); // more than one piece of a watched write
+    stream.write(utf8("tail"));
+    return stream.end();
+  });
+  const body = new Uint8Array(
+    await (await fetch(`http://127.0.0.1:${server.port}/`)).arrayBuffer(),
+  );
+  assertEquals(body.byteLength, big.byteLength + 4);
+  assertEquals(body.subarray(0, big.byteLength), big);
+  assertEquals(new TextDecoder().decode(body.subarray(big.byteLength)), "tail");
+});
