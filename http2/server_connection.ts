@@ -243,6 +243,20 @@ class ServerStream extends H2Stream implements Stream {
   #declared = -1;
   readonly #server: ServerConnection;
 
+  /**
+   * What the request body failed with when the client's doing reset the stream (its
+   * RST_STREAM, a frame of its that broke the protocol, a body that stopped coming): not the
+   * handler's error, even when the handler throws it on (see `streamHandler`). A reset of our
+   * own making (INTERNAL_ERROR, for a handler's fault) is none.
+   */
+  get requestBodyError(): unknown {
+    const error = this.resetError;
+    return error instanceof Http2Error && error.scope === "stream" &&
+        error.code !== Http2ErrorCode.INTERNAL_ERROR
+      ? error
+      : undefined;
+  }
+
   constructor(
     server: ServerConnection,
     id: number,

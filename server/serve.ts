@@ -6,9 +6,10 @@ export interface ServeOptions extends Omit<ServerOptions, "onError"> {
   /**
    * Makes the response for an error thrown by the handler, and is the place to log it.
    * Default: logs with `console.error` and answers an empty 500. Errors outside a handler
-   * (a failed connection) are logged. Over HTTP/1.1, a handler that throws what its request
-   * body failed with (malformed, cut short) is the client's fault: the server answers 400
-   * and closes the connection, and this is not called.
+   * (a failed connection) are logged. A handler that throws what its request body failed
+   * with (malformed, cut short, reset by the client) is the client's fault, and this is not
+   * called: over HTTP/1.1 the server answers 400 and closes the connection; over HTTP/2 the
+   * stream is already reset.
    */
   onError?: (error: unknown) => Response | Promise<Response>;
 }

@@ -58,8 +58,8 @@ export interface ServerOptions {
   /**
    * Called with every error the server handles on its own (a handler's throw, a failed
    * connection). Default: `console.error`. The client's faults are answered, not reported: a
-   * bad head, and over HTTP/1.1 a handler's throw of what its request body failed with
-   * (400, and the connection closes).
+   * bad head, and a handler's throw of what its request body failed with (over HTTP/1.1 a
+   * 400, and the connection closes; over HTTP/2 the stream was reset already).
    */
   onError?: (error: unknown) => void;
   /** Called once the server listens. */

@@ -28,6 +28,7 @@ import {
 import { HTTP2Settings, type HTTP2SettingsInit } from "../../http2/settings.ts";
 import { checkAlive, finish, startHandshaken, startServer, testHandler } from "./_server.ts";
 import { within } from "../_fixtures.ts";
+import { streamHandler } from "../../server/stream_handler.ts";
 
 const open1 = headers(1, req("POST", "/hold")); // stream 1 open, request body pending
 const half1 = headers(1, req("GET", "/hold"), { endStream: true }); // half-closed (remote)
@@ -535,5 +536,30 @@ Deno.test("writes left unawaited on a stream the client resets abort the exchang
   assertEquals(aborted.aborted, true);
   await s.peer.send(windowUpdate(0, 65_535)); // stream 1 took the connection's window
   await checkAlive(s.peer, 3);
+  await finish(s);
+});
+
+Deno.test("a handler that throws its body's error after the client's protocol error is not the handler's failure", async () => {
+  const handlerErrors: unknown[] = [];
+  const reported: unknown[] = [];
+  const handler = streamHandler(async (request) => new Response(await request.text()), {
+    onError: (error) => {
+      handlerErrors.push(error);
+      return new Response(null, { status: 500 });
+    },
+  });
+  const s = await startHandshaken({ onError: (error) => reported.push(error) }, handler);
+  await s.peer.send(headers(1, req("POST", "/", [["content-length", "1"]])), data(1, "ab"));
+  await s.peer.expectRst(1, E.PROTOCOL_ERROR);
+  await within(
+    (async () => {
+      while (s.streams[0]?.info.completed === undefined) await new Promise((r) => setTimeout(r, 5));
+      await s.streams[0].info.completed.catch(() => {});
+    })(),
+    2000,
+    "the exchange's end",
+  );
+  await new Promise((resolve) => setTimeout(resolve, 20)); // the handler's rejection runs its course
+  assertEquals([handlerErrors, reported], [[], []]);
   await finish(s);
 });
