@@ -197,14 +197,18 @@ Deno.test("a client that takes none of its response is cut off after writeIdleTi
     onError: (error) => reported.push(error),
   });
   const stalled = await dial(server.port);
-  await stalled.write(utf8("GET / HTTP/1.1\r\nHost: x\r\n\r\n")); // and never reads
-  while (completed === null) await new Promise((resolve) => setTimeout(resolve, 10));
-  assertStringIncludes(String(await within(completed, 5000, "the stalled exchange's end")), "idle");
-  // Other clients are served meanwhile and after.
-  const other = await fetch(`http://127.0.0.1:${server.port}/`).then((r) => r.arrayBuffer());
-  assertEquals(other.byteLength, big.byteLength);
-  assertEquals(reported, []);
-  stalled.close();
+  try {
+    await stalled.write(utf8("GET / HTTP/1.1\r\nHost: x\r\n\r\n")); // and never reads
+    while (completed === null) await new Promise((resolve) => setTimeout(resolve, 10));
+    const end = String(await within(completed, 5000, "the stalled exchange's end"));
+    assertStringIncludes(end, "idle");
+    // Other clients are served meanwhile and after.
+    const other = await fetch(`http://127.0.0.1:${server.port}/`).then((r) => r.arrayBuffer());
+    assertEquals(other.byteLength, big.byteLength);
+    assertEquals(reported, []);
+  } finally {
+    stalled.close(); // else a failure here would leave the server's close waiting on it
+  }
 });
 
 Deno.test("a client that takes its response slowly but steadily is not cut off by writeIdleTimeout", async () => {
