@@ -16,6 +16,11 @@ export class WriteChain {
     return next;
   }
 
+  /** Whether a task is under way or waiting. */
+  get busy(): boolean {
+    return this.#unsettled > 0;
+  }
+
   #settled = (): void => {
     this.#unsettled--;
   };

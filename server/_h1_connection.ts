@@ -11,6 +11,7 @@ import { ignore, RESOLVED } from "../conn/_settled.ts";
 import { registerUpgrade, type UpgradeOwner } from "./_upgrade.ts";
 import type { Deadline, Deadlines } from "./_deadlines.ts";
 import { WriteWatch } from "./_write_watch.ts";
+import { respondText } from "./_respond_text.ts";
 import type { Stream } from "./stream.ts";
 
 /** What an HTTP/1.1 server connection needs from its server. */
@@ -319,10 +320,10 @@ class H1Connection {
     }
     stream.keepAlive = false;
     const answered = clientsFault
-      ? stream.respondWith(
+      ? respondText(
+        stream,
         error instanceof HttpParseError ? error.status : 400,
-        new Headers({ "content-type": "text/plain; charset=utf-8" }),
-        encodeLatin1(`${error instanceof Error ? error.message : "bad request body"}\n`),
+        error instanceof Error ? error.message : "bad request body",
       )
       : stream.respondWith(500, new Headers(), null);
     answered.then(this.#close, this.#close);

@@ -13,6 +13,7 @@ import type { UpgradedConn } from "./_upgrade.ts";
 import { Completion } from "./_completion.ts";
 import type { Deadline, Deadlines } from "./_deadlines.ts";
 import type { WriteWatch } from "./_write_watch.ts";
+import { WriteChain } from "../conn/_write_chain.ts";
 
 const CONTINUE = encodeLatin1("HTTP/1.1 100 Continue\r\n\r\n");
 
@@ -140,8 +141,8 @@ export class H1Stream implements Stream {
   #bodyDeadline: (Deadline & { disarm: () => void }) | null = null;
   /** Microtask turns left before a held head goes out on its own (see `#releaseHeadSoon`). */
   #turns = 0;
-  /** The writes under way while a large one goes out in pieces (see `#send`), or null. */
-  #queue: Promise<void> | null = null;
+  /** Orders the writes made while a large one goes out in pieces (see `#send`); made then. */
+  #chain: WriteChain | null = null;
   /** Whether the handler's synchronous part runs (see `runHandler`). */
   #inHandler = false;
 
@@ -243,17 +244,11 @@ export class H1Stream implements Stream {
   #send(bytes: Uint8Array, more?: Uint8Array): Promise<void> {
     const large = this.writeWatch !== null &&
       bytes.byteLength + (more?.byteLength ?? 0) > WRITE_PIECE;
-    if (this.#queue === null && !large) return this.#write(bytes, more);
-    const parts = more === undefined ? [bytes] : [bytes, more];
-    const task = large ? () => this.#writeInPieces(parts) : () => this.#write(bytes, more);
-    const written = this.#queue === null ? task() : this.#queue.then(task);
-    written.catch(ignore); // each write's failure is handled as it happens
-    const tail: Promise<void> = written.then(ignore, ignore);
-    this.#queue = tail;
-    tail.then(() => {
-      if (this.#queue === tail) this.#queue = null;
-    });
-    return written;
+    if (!large && !this.#chain?.busy) return this.#write(bytes, more);
+    const task = large
+      ? () => this.#writeInPieces(more === undefined ? [bytes] : [bytes, more])
+      : () => this.#write(bytes, more);
+    return (this.#chain ??= new WriteChain()).run(task);
   }
 
   /** One write to the connection, watched for stalls (see `WriteWatch`). */
