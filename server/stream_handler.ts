@@ -1,6 +1,7 @@
 import type { ServeInfo, Stream } from "./stream.ts";
 import { registerUpgrade, upgradeHandleOf, upgradeOf } from "./_upgrade.ts";
 import { ServerRequest } from "./_server_request.ts";
+import { lazyRequest, lazyRequestsWork } from "./_lazy_request.ts";
 import { respondText } from "./_respond_text.ts";
 import { ignore } from "../conn/_settled.ts";
 import { joinBytes } from "../conn/_bytes.ts";
@@ -81,13 +82,23 @@ interface HeaderFieldSource {
 }
 
 /**
- * Makes a Web `Request` of an exchange. GET and HEAD requests get no body, as `fetch` wants.
+ * Makes a Web `Request` of an exchange. GET and HEAD requests get no body, as `fetch` wants,
+ * and (but for upgrades) a Request that is made only when the handler needs more than its
+ * URL, method and signal (`_lazy_request.ts`).
  *
  * @param stream The exchange.
  * @returns The request; `request.signal` aborts when the exchange is cut off.
  */
 export function toRequest(stream: Stream): Request {
   const { method, url } = stream.request;
+  const fields = (stream as Partial<HeaderFieldSource>).appendHeadersTo;
+  const upgrade = upgradeHandleOf(stream);
+  if (
+    (method === "GET" || method === "HEAD") && fields !== undefined && upgrade === undefined &&
+    lazyRequestsWork()
+  ) {
+    return lazyRequest(new URL(url).href, method, stream as Stream & HeaderFieldSource);
+  }
   const withBody = stream.hasBody && method !== "GET" && method !== "HEAD";
   // Every init member costs the Request constructor (Deno: about 0.3 µs each, and 1 µs for
   // having an init at all; Node and Bun alike), and appending the header fields to the
@@ -98,11 +109,9 @@ export function toRequest(stream: Stream): Request {
     : method === "GET"
     ? undefined
     : { method };
-  const fields = (stream as Partial<HeaderFieldSource>).appendHeadersTo;
   if (fields === undefined) init = { ...init, headers: stream.request.headers };
   const request = new ServerRequest(url, init, stream.info);
   fields?.call(stream, request.headers);
-  const upgrade = upgradeHandleOf(stream);
   if (upgrade) registerUpgrade(request, upgrade);
   return request;
 }
