@@ -32,6 +32,11 @@ function defaultOnError(error: unknown): Response {
  * Request and response bodies stream both ways with backpressure. A handler's throw gives
  * a 500 (see `onError`) and the server lives on.
  *
+ * The `Request` of a GET or HEAD (not a protocol upgrade) is made only when the handler
+ * uses more of it than `url`, `method`, `signal` and `body` (null): until then it is a
+ * stand-in that the runtime's own code takes for a `Request` too (`fetch(request)`, `new
+ * Request(request)`, `clone()`). The one difference: it cannot be frozen or sealed.
+ *
  * @param hostname Address to bind, e.g. `"127.0.0.1"`.
  * @param port Port to bind; 0 lets the system pick.
  * @param handler Answers each request.

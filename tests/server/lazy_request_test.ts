@@ -163,3 +163,15 @@ Deno.test("a GET request's headers can be read after its response went out", asy
   assertEquals(kept.headers.get("x-a"), "5");
   assertEquals(kept.method, "GET");
 });
+
+Deno.test("a GET request cannot be frozen, as the server's documentation says", async () => {
+  const refused = await seen((request) => {
+    try {
+      Object.freeze(request);
+      return null;
+    } catch (error) {
+      return error instanceof TypeError;
+    }
+  });
+  assertEquals(refused, true);
+});
