@@ -7,8 +7,8 @@
 // wrk's hello world went to the collector, 3% without these Requests (bench/RESULTS.md).
 // A router that looks at `url` and `method` only never pays for one.
 //
-// How: a Proxy whose target holds the parts. Everything but those four members is forwarded
-// to the Request, made on first need, symbol-keyed members included. That is what lets the
+// How: a Proxy whose target holds the parts. Everything but those members (and `bodyUsed`) is
+// forwarded to the Request, made on first need, symbol-keyed members included. That lets the
 // runtimes' own code take it for a Request (`new Request(request)`, `fetch(request)`): they
 // reach their internals through the proxy. Methods are bound to the Request, since Bun's
 // native ones refuse any other `this`. `lazyRequestsWork` checks all this once and turns
